@@ -1,0 +1,20 @@
+import { iamClient } from '../lib/clients.ts';
+import { config } from '../lib/config.ts';
+import type { Hire } from '../lib/hire.ts';
+import { lambdaHandler, logger } from '../lib/lambda.ts';
+import { provisionUser } from '../lib/provision-user.ts';
+
+/** Creates (or adopts) the hire's IAM user with its groups and the right to change its password. */
+export const handler = lambdaHandler(async (event: { hire: Hire; executionId?: string }) => {
+  const { MANAGED_PATH, MANAGED_BY, PERMISSIONS_BOUNDARY_ARN } = config();
+  const user = await provisionUser(iamClient(), event.hire, {
+    managedPath: MANAGED_PATH,
+    managedBy: MANAGED_BY,
+    ...(PERMISSIONS_BOUNDARY_ARN && { permissionsBoundaryArn: PERMISSIONS_BOUNDARY_ARN }),
+  });
+  logger.info(user.created ? 'user created' : 'user already provisioned by this workflow', {
+    userName: user.userName,
+    groups: user.groups,
+  });
+  return user;
+});

@@ -1,0 +1,35 @@
+import { IAMClient } from '@aws-sdk/client-iam';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SESClient } from '@aws-sdk/client-ses';
+import { SFNClient } from '@aws-sdk/client-sfn';
+
+/**
+ * The one place AWS clients are made. Region and endpoint come from the standard SDK
+ * environment (`AWS_REGION`, `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`), so the same
+ * code talks to AWS or to the local stack. The SDK's own retries are kept short: the state
+ * machine owns retries, with backoff and jitter that show in the execution history.
+ *
+ * One getter per service, each a plain function, so a bundled Lambda carries only the
+ * clients it calls. Clients live at module level and are reused across warm invocations.
+ */
+function clientConfig() {
+  return { maxAttempts: Number(process.env.AWS_MAX_ATTEMPTS ?? 2) };
+}
+
+let iam: IAMClient | undefined;
+let kms: KMSClient | undefined;
+let ses: SESClient | undefined;
+let sfn: SFNClient | undefined;
+
+export function iamClient(): IAMClient {
+  return (iam ??= new IAMClient(clientConfig()));
+}
+export function kmsClient(): KMSClient {
+  return (kms ??= new KMSClient(clientConfig()));
+}
+export function sesClient(): SESClient {
+  return (ses ??= new SESClient(clientConfig()));
+}
+export function sfnClient(): SFNClient {
+  return (sfn ??= new SFNClient(clientConfig()));
+}

@@ -1,0 +1,44 @@
+/**
+ * Errors the state machine routes on. Each class's `name` is the contract with the
+ * `ErrorEquals` lists in statemachines/*.asl.yaml: the Lambda runtime reports a thrown
+ * error's `name` as its error type, and Step Functions matches on it.
+ *
+ * Messages must never contain a password: they reach execution history and logs.
+ */
+abstract class OnboardingError extends Error {
+  abstract override readonly name: string;
+}
+
+/** The HR event (or manual input) is not a valid hire. Never retried. */
+export class InvalidHrEvent extends OnboardingError {
+  override readonly name = 'InvalidHrEvent';
+}
+
+/** A user with the requested name exists and is not one this workflow created for this employee. */
+export class UserNameConflict extends OnboardingError {
+  override readonly name = 'UserNameConflict';
+}
+
+/** A group named by the hire (or by the department map) does not exist. */
+export class GroupNotFound extends OnboardingError {
+  override readonly name = 'GroupNotFound';
+}
+
+/** The Lambda's environment is missing or has an invalid setting. */
+export class ConfigurationError extends OnboardingError {
+  override readonly name = 'ConfigurationError';
+}
+
+/** The encrypted credentials could not be opened for this user and execution. */
+export class CredentialsUnavailable extends OnboardingError {
+  override readonly name = 'CredentialsUnavailable';
+}
+
+/** Names of errors that mean "bad request, do not retry": the state machine never retries these. */
+export const NON_RETRYABLE_ERRORS = [
+  'InvalidHrEvent',
+  'UserNameConflict',
+  'GroupNotFound',
+  'ConfigurationError',
+  'CredentialsUnavailable',
+] as const;

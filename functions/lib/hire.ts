@@ -1,0 +1,131 @@
+import * as z from 'zod/mini';
+import { InvalidHrEvent } from './errors.ts';
+
+/**
+ * The "employee hired" event's `detail`, which is also the input of a manual execution.
+ * Unknown fields are rejected so that a misspelt optional field (say `username`) fails
+ * loudly instead of onboarding someone under a name nobody asked for.
+ */
+
+// Anything in Unicode's "Other" categories: control, format, surrogate, private use,
+// unassigned. Names end up in email bodies and headers; CR/LF there is header injection.
+const NO_CONTROL = /^[^\p{C}]*$/u;
+const IAM_NAME = /^[A-Za-z0-9+=,.@_-]+$/;
+const MAX_GROUPS = 10; // IAM: a user can be in at most 10 groups.
+
+const noControl = z.regex(NO_CONTROL, 'must not contain control characters or line breaks');
+
+const personName = (max: number) =>
+  z.pipe(
+    z.string().check(z.maxLength(max, `must be at most ${max} characters`), noControl, z.trim()),
+    z.string().check(z.minLength(1, 'must not be empty')),
+  );
+
+const emailAddress = z.string().check(
+  z.maxLength(254, 'must be at most 254 characters'),
+  noControl,
+  z.email('must be an email address'),
+);
+
+export const hrEventSchema = z.strictObject({
+  employeeId: z
+    .string()
+    .check(z.regex(/^[A-Za-z0-9._:/=+@-]{1,64}$/, 'must be 1-64 characters of letters, digits and ._:/=+@-')),
+  firstName: personName(100),
+  lastName: personName(100),
+  email: emailAddress,
+  userName: z.optional(
+    z.string().check(
+      z.maxLength(64, 'must be at most 64 characters'),
+      z.regex(IAM_NAME, 'must use only letters, digits and +=,.@_-'),
+    ),
+  ),
+  department: z.optional(personName(64)),
+  groups: z.optional(
+    z
+      .array(z.string().check(z.maxLength(128), z.regex(IAM_NAME, 'must be IAM group names')))
+      .check(z.maxLength(MAX_GROUPS, `must name at most ${MAX_GROUPS} groups`)),
+  ),
+  managerEmail: z.optional(emailAddress),
+  startDate: z.optional(z.iso.date('must be a date, YYYY-MM-DD')),
+});
+
+export type HrEvent = z.output<typeof hrEventSchema>;
+
+/** A validated hire, with the user name and groups settled. */
+export interface Hire {
+  employeeId: string;
+  firstName: string;
+  lastName: string;
+  email: string;
+  userName: string;
+  groups: string[];
+  department?: string;
+  managerEmail?: string;
+  startDate?: string;
+}
+
+/** The email's local part, reduced to IAM's user-name characters, lower case, at most 64. */
+export function deriveUserName(email: string): string {
+  const local = email.slice(0, email.lastIndexOf('@'));
+  return local
+    .replace(/[^A-Za-z0-9+=,.@_-]/g, '')
+    .toLowerCase()
+    .slice(0, 64);
+}
+
+function describeIssues(error: z.core.$ZodError): string {
+  const seen = new Set<string>();
+  return error.issues
+    .filter((issue) => {
+      // One problem per field is enough to act on.
+      const key = issue.path.map(String).join('.');
+      if (seen.has(key) && issue.code !== 'unrecognized_keys') return false;
+      seen.add(key);
+      return true;
+    })
+    .map((issue) => {
+      const field = issue.path.length > 0 ? issue.path.map(String).join('.') : '(event)';
+      if (issue.code === 'unrecognized_keys') {
+        return `${field}: unknown field(s) ${issue.keys.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}`;
+      }
+      if (issue.code === 'invalid_type') {
+        return issue.input === undefined ? `${field}: is required` : `${field}: must be of type ${issue.expected}`;
+      }
+      return `${field}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+/**
+ * Validates the hire and settles its user name and groups. Throws {@link InvalidHrEvent}
+ * naming every bad field; never echoes field values back.
+ */
+export function parseHire(input: unknown, departmentGroups: Record<string, string[]>): Hire {
+  const result = hrEventSchema.safeParse(input, { reportInput: true });
+  if (!result.success) throw new InvalidHrEvent(`Invalid HR event: ${describeIssues(result.error)}`);
+  const event = result.data;
+
+  const userName = event.userName ?? deriveUserName(event.email);
+  if (userName === '') {
+    throw new InvalidHrEvent('Invalid HR event: email: its local part has no character IAM allows in a user name; set userName');
+  }
+
+  const groups = event.groups ?? (event.department ? departmentGroups[event.department] : undefined) ?? [];
+  const uniqueGroups = [...new Set(groups)];
+  if (uniqueGroups.length > MAX_GROUPS) {
+    throw new InvalidHrEvent(`Invalid HR event: department: maps to more than ${MAX_GROUPS} groups`);
+  }
+
+  return {
+    employeeId: event.employeeId,
+    firstName: event.firstName,
+    lastName: event.lastName,
+    email: event.email,
+    userName,
+    groups: uniqueGroups,
+    ...(event.department !== undefined && { department: event.department }),
+    ...(event.managerEmail !== undefined && { managerEmail: event.managerEmail }),
+    ...(event.startDate !== undefined && { startDate: event.startDate }),
+  };
+}

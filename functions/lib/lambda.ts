@@ -1,0 +1,41 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+
+/**
+ * The shared logger. Events are never logged whole (`logEvent` stays off): some carry sealed
+ * credentials, and the input of a failed validation is whatever a caller sent.
+ */
+export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'iam-onboarding' });
+
+/** Every workflow Lambda receives the execution id; it is the logs' correlation id. */
+export interface WorkflowEvent {
+  executionId?: string;
+}
+
+/** The account id of the running Lambda, from its ARN: no API call needed for the sign-in URL. */
+export function accountIdOf(context: Pick<Context, 'invokedFunctionArn'>): string {
+  return context.invokedFunctionArn.split(':')[4] ?? '';
+}
+
+/**
+ * Wraps a handler body with middy: Lambda context and correlation id in every log line, and
+ * one error line (name and message only) before the error goes back to Step Functions.
+ */
+export function lambdaHandler<TEvent extends WorkflowEvent, TResult>(
+  body: (event: TEvent, context: Context) => Promise<TResult>,
+) {
+  return middy(body)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use({
+      before: (request) => {
+        const event = request.event as WorkflowEvent | undefined;
+        logger.setCorrelationId(event?.executionId ?? request.context.awsRequestId);
+      },
+      onError: (request) => {
+        const error = request.error;
+        logger.error('step failed', { errorName: error?.name, errorMessage: error?.message });
+      },
+    });
+}

@@ -1,0 +1,69 @@
+import { GetUserCommand, NoSuchEntityException, TagUserCommand, type IAMClient, type Tag, type User } from '@aws-sdk/client-iam';
+
+/**
+ * How this workflow marks the IAM users it owns, and what it records on them. The workflow
+ * writes only to users under its managed path that carry its managed-by tag.
+ */
+export const TAG = {
+  managedBy: 'onboarding:managed-by',
+  employeeId: 'onboarding:employee-id',
+  status: 'onboarding:status',
+  updatedAt: 'onboarding:updated-at',
+  failure: 'onboarding:failure',
+  passwordIssuedAt: 'onboarding:password-issued-at',
+  credentialsSentAt: 'onboarding:credentials-sent-at',
+} as const;
+
+export type OnboardingStatus = 'in-progress' | 'complete' | 'failed';
+
+export interface Ownership {
+  managedPath: string;
+  managedBy: string;
+}
+
+export function tagValue(tags: Tag[] | undefined, key: string): string | undefined {
+  return tags?.find((t) => t.Key === key)?.Value;
+}
+
+/** IAM tag values allow letters, digits, spaces and `_.:/=+-@`, up to 256 characters. */
+export function toTagValue(text: string): string {
+  return text.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, ' ').slice(0, 256);
+}
+
+/** True when the user is one this workflow created (managed path and managed-by tag). */
+export function isManaged(user: User, ownership: Ownership): boolean {
+  return (user.Path ?? '/').startsWith(ownership.managedPath) && tagValue(user.Tags, TAG.managedBy) === ownership.managedBy;
+}
+
+/** True when the user is managed by this workflow and was created for this employee. */
+export function isManagedFor(user: User, ownership: Ownership, employeeId: string): boolean {
+  return isManaged(user, ownership) && tagValue(user.Tags, TAG.employeeId) === employeeId;
+}
+
+/** GetUser, or undefined when there is no such user. */
+export async function findUser(iam: IAMClient, userName: string): Promise<User | undefined> {
+  try {
+    const { User: user } = await iam.send(new GetUserCommand({ UserName: userName }));
+    return user;
+  } catch (error) {
+    if (error instanceof NoSuchEntityException) return undefined;
+    throw error;
+  }
+}
+
+/** Records the onboarding status (and any extra tags) on a managed user, with a timestamp. */
+export async function tagStatus(
+  iam: IAMClient,
+  userName: string,
+  status: OnboardingStatus,
+  now: Date,
+  extra: Record<string, string> = {},
+): Promise<void> {
+  const tags = { [TAG.status]: status, [TAG.updatedAt]: now.toISOString(), ...extra };
+  await iam.send(
+    new TagUserCommand({
+      UserName: userName,
+      Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+    }),
+  );
+}

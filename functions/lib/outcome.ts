@@ -1,0 +1,143 @@
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { SESClient } from '@aws-sdk/client-ses';
+import { credentialsEmails, escapeHtml, sendEmails, signInUrl } from './email.ts';
+import { openSecret } from './envelope.ts';
+import type { Hire } from './hire.ts';
+import { findUser, isManagedFor, tagStatus, toTagValue, TAG, type Ownership } from './managed-user.ts';
+
+/** The error a Catch puts in state: `Error` is the error name, `Cause` its message (or Lambda's JSON). */
+export interface CaughtError {
+  Error: string;
+  Cause?: string;
+}
+
+/** Lambda reports a failure's cause as JSON with `errorMessage`; other sources give plain text. */
+export function causeMessage(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed: unknown = JSON.parse(cause);
+    if (parsed && typeof parsed === 'object' && 'errorMessage' in parsed) return String(parsed.errorMessage);
+  } catch {
+    // plain text
+  }
+  return cause;
+}
+
+export interface DeliveryRequest {
+  hire: Pick<Hire, 'firstName' | 'email' | 'userName'>;
+  sealedPassword: string;
+  executionId: string;
+}
+
+export interface Delivery {
+  messageIds: string[];
+  sentAt: string;
+  signInUrl: string;
+}
+
+/** Opens the sealed password and emails the credentials to the new hire. */
+export async function deliverCredentials(
+  clients: { kms: KMSClient; ses: SESClient },
+  request: DeliveryRequest,
+  settings: { kmsKeyId: string; sender: string; account: string; separatePasswordEmail: boolean },
+  now: Date = new Date(),
+): Promise<Delivery> {
+  const { hire } = request;
+  const password = await openSecret(clients.kms, settings.kmsKeyId, request.sealedPassword, {
+    userName: hire.userName,
+    executionId: request.executionId,
+  });
+  const url = signInUrl(settings.account);
+  const messages = credentialsEmails({
+    firstName: hire.firstName,
+    userName: hire.userName,
+    password,
+    signInUrl: url,
+    separatePasswordEmail: settings.separatePasswordEmail,
+  });
+  const messageIds = await sendEmails(clients.ses, settings.sender, hire.email, messages);
+  return { messageIds, sentAt: now.toISOString(), signInUrl: url };
+}
+
+export interface OnboardingSummary {
+  status: 'ONBOARDED';
+  employeeId: string;
+  userName: string;
+  arn: string;
+  path: string;
+  groups: string[];
+  signInUrl: string;
+  emailsSent: number;
+  completedAt: string;
+}
+
+/** Tags the user complete and returns the execution's summary (never the password). */
+export async function markComplete(
+  iam: IAMClient,
+  input: { hire: Hire; user: { arn: string; path: string }; delivery: Delivery },
+  now: Date = new Date(),
+): Promise<OnboardingSummary> {
+  const completedAt = now.toISOString();
+  await tagStatus(iam, input.hire.userName, 'complete', now, { [TAG.credentialsSentAt]: input.delivery.sentAt });
+  return {
+    status: 'ONBOARDED',
+    employeeId: input.hire.employeeId,
+    userName: input.hire.userName,
+    arn: input.user.arn,
+    path: input.user.path,
+    groups: input.hire.groups,
+    signInUrl: input.delivery.signInUrl,
+    emailsSent: input.delivery.messageIds.length,
+    completedAt,
+  };
+}
+
+export type FailureRecord = { recorded: true } | { recorded: false; reason: 'no-such-user' | 'not-managed' };
+
+/**
+ * Tags a failed onboarding on the user, but only on a user this workflow manages for this
+ * employee: a conflict with someone else's user must leave that user untouched.
+ */
+export async function recordFailure(
+  iam: IAMClient,
+  input: { hire: Pick<Hire, 'userName' | 'employeeId'>; error: CaughtError },
+  ownership: Ownership,
+  now: Date = new Date(),
+): Promise<FailureRecord> {
+  const user = await findUser(iam, input.hire.userName);
+  if (!user) return { recorded: false, reason: 'no-such-user' };
+  if (!isManagedFor(user, ownership, input.hire.employeeId)) return { recorded: false, reason: 'not-managed' };
+  await tagStatus(iam, input.hire.userName, 'failed', now, { [TAG.failure]: toTagValue(input.error.Error) });
+  return { recorded: true };
+}
+
+export interface OpsNotice {
+  executionId: string;
+  error: CaughtError;
+  hire?: Partial<Pick<Hire, 'employeeId' | 'userName' | 'email'>>;
+}
+
+/** Emails the ops address that an onboarding failed, with the error name and message. */
+export async function notifyOps(
+  ses: SESClient,
+  notice: OpsNotice,
+  settings: { sender: string; opsEmail: string },
+): Promise<{ messageId: string }> {
+  const who = notice.hire?.userName ?? notice.hire?.employeeId ?? 'an unidentified hire';
+  const lines = [
+    `An onboarding failed with ${notice.error.Error}.`,
+    `User: ${notice.hire?.userName ?? '(not determined)'}`,
+    `Employee id: ${notice.hire?.employeeId ?? '(not determined)'}`,
+    `Execution: ${notice.executionId}`,
+    `Cause: ${causeMessage(notice.error.Cause).slice(0, 2000)}`,
+  ];
+  const [messageId] = await sendEmails(ses, settings.sender, settings.opsEmail, [
+    {
+      subject: `Onboarding failed for ${who}: ${notice.error.Error}`.replace(/[\r\n]/g, ' '),
+      text: lines.join('\n'),
+      html: `<!doctype html><html><body>${lines.map((l) => `<p>${escapeHtml(l)}</p>`).join('')}</body></html>`,
+    },
+  ]);
+  return { messageId: messageId ?? '' };
+}

@@ -1,0 +1,230 @@
+/**
+ * Runs the real state machine definitions with the real Lambda handlers, in-process, on
+ * aws-local-stepfunctions. Used by the state-machine tests and by the local stack.
+ *
+ * Which handler serves which Task state is read from the same places the deployment uses:
+ * `Resource: { Fn::GetAtt: [functionKey, Arn] }` in the definition and `functions.<key>.handler`
+ * in serverless.yml. There is no second list to keep in sync.
+ */
+import './polyfills.ts';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Context } from 'aws-lambda';
+import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { parse } from 'yaml';
+
+export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
+
+type JSONValue = null | boolean | number | string | JSONValue[] | { [key: string]: JSONValue };
+export type TaskHandler = (input: JSONValue) => Promise<JSONValue>;
+type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+export interface ServerlessFunction {
+  handler: string;
+  name?: string;
+}
+
+/** serverless.yml as written (variables unresolved): enough for function keys and handler paths. */
+export function readServerlessYaml(root = PROJECT_ROOT): { functions: Record<string, ServerlessFunction> } {
+  return parse(readFileSync(path.join(root, 'serverless.yml'), 'utf8'), { merge: true });
+}
+
+export function loadDefinition(file: string): StateMachineDefinition {
+  return parse(readFileSync(path.resolve(PROJECT_ROOT, file), 'utf8'), { merge: true }) as StateMachineDefinition;
+}
+
+/** Every Task state (including those inside Map and Parallel), by name, with its Resource. */
+function taskStates(definition: { States: Record<string, unknown> }): Array<[string, unknown]> {
+  const found: Array<[string, unknown]> = [];
+  for (const [name, raw] of Object.entries(definition.States)) {
+    const state = raw as {
+      Type: string;
+      Resource?: unknown;
+      Iterator?: { States: Record<string, unknown> };
+      ItemProcessor?: { States: Record<string, unknown> };
+      Branches?: Array<{ States: Record<string, unknown> }>;
+    };
+    if (state.Type === 'Task') found.push([name, state.Resource]);
+    for (const inner of [state.Iterator, state.ItemProcessor, ...(state.Branches ?? [])]) {
+      if (inner) found.push(...taskStates(inner));
+    }
+  }
+  return found;
+}
+
+/** The serverless.yml function key a Task's `Resource` points at (`Fn::GetAtt: [key, Arn]`). */
+export function functionKeyOf(resource: unknown): string | undefined {
+  if (resource && typeof resource === 'object' && 'Fn::GetAtt' in resource) {
+    const [key] = (resource as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
+    return key;
+  }
+  return undefined;
+}
+
+export interface LambdaIdentity {
+  region: string;
+  accountId: string;
+  /** Function names as deployed: `<service>-<stage>-<key>`. */
+  namePrefix: string;
+}
+
+export const LOCAL_IDENTITY: LambdaIdentity = {
+  region: 'us-east-1',
+  accountId: '123456789012',
+  namePrefix: 'iam-onboarding-local-',
+};
+
+let invocation = 0;
+
+/** A Lambda context like the one AWS passes, enough for Powertools and the handlers. */
+export function lambdaContext(functionKey: string, identity: LambdaIdentity = LOCAL_IDENTITY): Context {
+  const functionName = `${identity.namePrefix}${functionKey}`;
+  invocation += 1;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${identity.region}:${identity.accountId}:function:${functionName}`,
+    memoryLimitInMB: '256',
+    awsRequestId: `local-${process.pid}-${invocation}`,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => 30_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+async function importHandler(handlerPath: string, root: string): Promise<LambdaHandler> {
+  // "functions/create-user/handler.handler" -> module functions/create-user/handler.ts, export handler
+  const dot = handlerPath.lastIndexOf('.');
+  const modulePath = path.join(root, `${handlerPath.slice(0, dot)}.ts`);
+  const exported = handlerPath.slice(dot + 1);
+  const mod = (await import(pathToFileURL(modulePath).href)) as Record<string, unknown>;
+  const handler = mod[exported];
+  if (typeof handler !== 'function') throw new Error(`${handlerPath}: no exported function "${exported}"`);
+  return handler as LambdaHandler;
+}
+
+export interface ResolveOptions {
+  root?: string;
+  identity?: LambdaIdentity;
+  /** Wraps each invocation: fault injection and call counting in tests and the local stack. */
+  around?: (stateName: string, functionKey: string, invoke: () => Promise<unknown>) => Promise<unknown>;
+}
+
+/**
+ * For each Task state, a local handler that calls the real Lambda handler the deployment
+ * would invoke, with a Lambda context. Keyed by state name, as aws-local-stepfunctions wants.
+ */
+export async function resolveTaskHandlers(
+  definition: StateMachineDefinition,
+  options: ResolveOptions = {},
+): Promise<Record<string, TaskHandler>> {
+  const root = options.root ?? PROJECT_ROOT;
+  const { functions } = readServerlessYaml(root);
+  const handlers: Record<string, TaskHandler> = {};
+  for (const [stateName, resource] of taskStates(definition as unknown as { States: Record<string, unknown> })) {
+    const key = functionKeyOf(resource);
+    if (!key) continue;
+    const fn = functions[key];
+    if (!fn) throw new Error(`State ${stateName} names function "${key}", which serverless.yml does not declare`);
+    const handler = await importHandler(fn.handler, root);
+    handlers[stateName] = async (input) => {
+      const invoke = () => handler(input, lambdaContext(key, options.identity));
+      const output = options.around ? await options.around(stateName, key, invoke) : await invoke();
+      // Lambda returns JSON: drop undefined and anything else JSON would.
+      return JSON.parse(JSON.stringify(output ?? null)) as JSONValue;
+    };
+  }
+  return handlers;
+}
+
+/** Every Retry in the definition made instant (for tests and the local stack). */
+export function instantRetries(definition: StateMachineDefinition): Record<string, number> {
+  const overrides: Record<string, number> = {};
+  for (const [name] of taskStates(definition as unknown as { States: Record<string, unknown> })) overrides[name] = 0;
+  return overrides;
+}
+
+export type ExecutionEvent = Record<string, unknown> & { type: string; timestamp: number };
+
+export interface ExecutionResult {
+  status: 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
+  output?: JSONValue;
+  error?: string;
+  cause?: string;
+  events: ExecutionEvent[];
+}
+
+export interface RunOptions {
+  handlers: Record<string, TaskHandler>;
+  executionArn: string;
+  executionName: string;
+  stateMachineArn: string;
+  /** Milliseconds per retry, by state name; default: the definition's own waits. */
+  retryIntervalOverrides?: Record<string, number | number[]>;
+  /** Called with each event as it happens (for live timelines). */
+  onEvent?: (event: ExecutionEvent) => void;
+  /** Receives the abort function once the execution starts. */
+  onStart?: (abort: () => void) => void;
+}
+
+/** Runs one execution to its end and returns its outcome and its events. */
+export async function runExecution(
+  definition: StateMachineDefinition,
+  input: JSONValue,
+  options: RunOptions,
+): Promise<ExecutionResult> {
+  const machine = new StateMachine(definition, { validationOptions: { checkArn: false, checkPaths: true } });
+  const startTime = new Date().toISOString();
+  const execution = machine.run(input, {
+    overrides: {
+      taskResourceLocalHandlers: options.handlers,
+      ...(options.retryIntervalOverrides && { retryIntervalOverrides: options.retryIntervalOverrides }),
+    },
+    noThrowOnAbort: true,
+    context: {
+      Execution: {
+        Id: options.executionArn,
+        Name: options.executionName,
+        Input: input,
+        StartTime: startTime,
+        RoleArn: `${options.stateMachineArn.replace(':stateMachine:', ':role/')}-role`,
+      },
+      StateMachine: { Id: options.stateMachineArn, Name: options.stateMachineArn.split(':').pop() },
+    },
+  });
+  options.onStart?.(execution.abort);
+
+  const events: ExecutionEvent[] = [];
+  const collecting = (async () => {
+    for await (const event of execution.eventLogs) {
+      const copy = JSON.parse(JSON.stringify(event)) as ExecutionEvent;
+      events.push(copy);
+      options.onEvent?.(copy);
+    }
+  })();
+
+  let result: ExecutionResult;
+  try {
+    const output = await execution.result;
+    result = output === null && events.some((e) => e.type === 'ExecutionAborted')
+      ? { status: 'ABORTED', events }
+      : { status: 'SUCCEEDED', output, events };
+  } catch (error) {
+    if (!(error instanceof ExecutionError)) throw error;
+    result = { status: 'FAILED', events };
+  }
+  await collecting;
+  const failed = events.find((e) => e.type === 'ExecutionFailed');
+  if (failed) {
+    result.status = 'FAILED';
+    result.error = String(failed.Error);
+    result.cause = typeof failed.Cause === 'string' ? failed.Cause : JSON.stringify(failed.Cause ?? '');
+  }
+  if (events.some((e) => e.type === 'ExecutionTimeout')) result.status = 'TIMED_OUT';
+  return result;
+}

@@ -1,0 +1,306 @@
+import {
+  AddUserToGroupCommand,
+  AttachUserPolicyCommand,
+  CreateLoginProfileCommand,
+  CreateUserCommand,
+  EntityAlreadyExistsException,
+  EntityTemporarilyUnmodifiableException,
+  GetUserCommand,
+  TagUserCommand,
+} from '@aws-sdk/client-iam';
+import { SendEmailCommand } from '@aws-sdk/client-ses';
+import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  instantRetries,
+  loadDefinition,
+  resolveTaskHandlers,
+  runExecution,
+  type ExecutionResult,
+  type TaskHandler,
+} from '../../local/workflow.ts';
+import { fakeAws, noSuchEntity, type FakeAws } from '../support/aws-fakes.ts';
+import { captureOutput } from '../support/capture.ts';
+import { applyTestEnv, TEST_ENV } from '../support/env.ts';
+import { expectNoSecrets, passwordsSent } from '../support/secrets.ts';
+
+const hire = {
+  employeeId: 'E-1001',
+  firstName: 'Bob',
+  lastName: 'Builder',
+  email: 'bob.builder@example.com',
+  department: 'engineering',
+};
+const managedTags = [
+  { Key: 'onboarding:managed-by', Value: TEST_ENV.MANAGED_BY },
+  { Key: 'onboarding:employee-id', Value: hire.employeeId },
+];
+const etu = () =>
+  new EntityTemporarilyUnmodifiableException({
+    message: 'Login Profile for User bob.builder cannot be modified while login profile is being created.',
+    $metadata: { httpStatusCode: 409 },
+  });
+
+let definition: StateMachineDefinition;
+let handlers: Record<string, TaskHandler>;
+let aws: FakeAws;
+let output: ReturnType<typeof captureOutput>;
+let run = 0;
+
+beforeAll(async () => {
+  applyTestEnv();
+  definition = loadDefinition('statemachines/onboarding.asl.yaml');
+  handlers = await resolveTaskHandlers(definition);
+});
+
+beforeEach(() => {
+  aws = fakeAws();
+  output = captureOutput();
+});
+
+afterEach(() => {
+  output.restore();
+  aws.reset();
+});
+
+async function execute(input: unknown): Promise<ExecutionResult> {
+  run += 1;
+  const stateMachineArn = 'arn:aws:states:us-east-1:123456789012:stateMachine:onboarding';
+  const result = await runExecution(definition, input as never, {
+    handlers,
+    stateMachineArn,
+    executionName: `run-${run}`,
+    executionArn: `arn:aws:states:us-east-1:123456789012:execution:onboarding:run-${run}`,
+    retryIntervalOverrides: instantRetries(definition),
+  });
+  // Whatever happened, the password is nowhere but in the IAM request and the email.
+  expectNoSecrets(passwordsSent(aws.iam), {
+    events: result.events,
+    output: result.output,
+    error: result.error,
+    cause: result.cause,
+    logs: output.text(),
+    tags: aws.iam.commandCalls(TagUserCommand).map((c) => c.args[0].input),
+    createUser: aws.iam.commandCalls(CreateUserCommand).map((c) => c.args[0].input),
+  });
+  return result;
+}
+
+const retries = (result: ExecutionResult, state: string) =>
+  result.events.filter((e) => e.type === 'StateRetried' && (e.state as { name: string }).name === state);
+const entered = (result: ExecutionResult) =>
+  result.events.filter((e) => e.type === 'StateEntered').map((e) => (e.state as { name: string }).name);
+const sentTo = (to: string) =>
+  aws.ses.commandCalls(SendEmailCommand).filter((c) => c.args[0].input.Destination?.ToAddresses?.includes(to));
+const iamWrites = () =>
+  aws.iam.calls().filter((c) => !/^(Get|List)/.test((c.args[0] as object).constructor.name));
+
+describe('onboarding state machine', () => {
+  it('onboards a new hire: user, groups, reset-required password, credentials email, complete tag', async () => {
+    const result = await execute(hire);
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(entered(result)).toEqual(['ValidateInput', 'CreateUser', 'CreateLoginProfile', 'IsNewLoginProfile', 'SendCredentials', 'MarkComplete']);
+    expect(result.output).toMatchObject({
+      status: 'ONBOARDED',
+      userName: 'bob.builder',
+      employeeId: 'E-1001',
+      path: '/onboarding/',
+      groups: ['developers'],
+      signInUrl: 'https://123456789012.signin.aws.amazon.com/console',
+      emailsSent: 1,
+    });
+
+    const create = aws.iam.commandCalls(CreateUserCommand)[0]!.args[0].input;
+    expect(create).toMatchObject({ UserName: 'bob.builder', Path: '/onboarding/' });
+    expect(create.Tags).toEqual(expect.arrayContaining(managedTags));
+    expect(aws.iam).toHaveReceivedCommandWith(AddUserToGroupCommand, { GroupName: 'developers', UserName: 'bob.builder' });
+    expect(aws.iam).toHaveReceivedCommandWith(AttachUserPolicyCommand, {
+      UserName: 'bob.builder',
+      PolicyArn: 'arn:aws:iam::aws:policy/IAMUserChangePassword',
+    });
+    expect(aws.iam).toHaveReceivedCommandWith(CreateLoginProfileCommand, { UserName: 'bob.builder', PasswordResetRequired: true });
+
+    const [password] = passwordsSent(aws.iam);
+    expect(password).toHaveLength(20);
+    const mail = sentTo(hire.email);
+    expect(mail).toHaveLength(1);
+    const body = mail[0]!.args[0].input.Message!;
+    expect(body.Body!.Text!.Data).toContain(password);
+    expect(body.Body!.Text!.Data).toContain('bob.builder');
+    expect(body.Body!.Text!.Data).toContain('https://123456789012.signin.aws.amazon.com/console');
+    expect(body.Body!.Html!.Data).toContain('bob.builder');
+    expect(mail[0]!.args[0].input.Source).toBe(TEST_ENV.SENDER_EMAIL);
+
+    const statusTags = aws.iam.commandCalls(TagUserCommand).flatMap((c) => c.args[0].input.Tags ?? []);
+    expect(statusTags).toEqual(expect.arrayContaining([{ Key: 'onboarding:status', Value: 'complete' }]));
+    expect(sentTo(TEST_ENV.OPS_EMAIL)).toHaveLength(0);
+  });
+
+  it('retries CreateLoginProfile through EntityTemporarilyUnmodifiable, as thrown by the SDK', async () => {
+    aws.iam.on(CreateLoginProfileCommand).rejectsOnce(etu()).rejectsOnce(etu()).rejectsOnce(etu()).resolves({});
+
+    const result = await execute(hire);
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(retries(result, 'CreateLoginProfile')).toHaveLength(3);
+    expect(aws.iam).toHaveReceivedCommandTimes(CreateLoginProfileCommand, 4);
+    expect(aws.iam).toHaveReceivedCommandTimes(CreateUserCommand, 1);
+    expect(sentTo(hire.email)).toHaveLength(1);
+  });
+
+  it('retries CreateLoginProfile while the new user is not yet visible (NoSuchEntity)', async () => {
+    aws.iam.on(CreateLoginProfileCommand).rejectsOnce(noSuchEntity()).resolves({});
+
+    const result = await execute(hire);
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(retries(result, 'CreateLoginProfile')).toHaveLength(1);
+    expect(sentTo(hire.email)).toHaveLength(1);
+  });
+
+  it('gives up after the retries run out: failure tagged, ops emailed, execution FAILED with the SDK error name', async () => {
+    aws.iam.on(CreateLoginProfileCommand).rejects(etu());
+    aws.iam.on(GetUserCommand).rejectsOnce(noSuchEntity()).resolves({
+      User: { UserName: 'bob.builder', Path: '/onboarding/', Arn: 'arn', UserId: 'U', CreateDate: new Date(), Tags: managedTags },
+    });
+
+    const result = await execute(hire);
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('EntityTemporarilyUnmodifiableException');
+    expect(retries(result, 'CreateLoginProfile')).toHaveLength(10);
+    expect(entered(result).slice(-3)).toEqual(['RecordFailure', 'NotifyOps', 'OnboardingFailed']);
+    const failureTags = aws.iam.commandCalls(TagUserCommand).flatMap((c) => c.args[0].input.Tags ?? []);
+    expect(failureTags).toEqual(
+      expect.arrayContaining([
+        { Key: 'onboarding:status', Value: 'failed' },
+        { Key: 'onboarding:failure', Value: 'EntityTemporarilyUnmodifiableException' },
+      ]),
+    );
+    const ops = sentTo(TEST_ENV.OPS_EMAIL);
+    expect(ops).toHaveLength(1);
+    expect(ops[0]!.args[0].input.Message!.Subject!.Data).toContain('EntityTemporarilyUnmodifiableException');
+    expect(sentTo(hire.email)).toHaveLength(0);
+  });
+
+  it('rejects an invalid event with InvalidHrEvent naming the field, before any IAM call', async () => {
+    const result = await execute({ ...hire, firstName: 'Bob\r\nBcc: attacker@example.com', email: 'not-an-email' });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('InvalidHrEvent');
+    expect(result.cause).toContain('firstName');
+    expect(result.cause).toContain('email');
+    expect(aws.iam.calls()).toHaveLength(0);
+    expect(aws.kms.calls()).toHaveLength(0);
+    expect(sentTo(TEST_ENV.OPS_EMAIL)).toHaveLength(1);
+    expect(sentTo(hire.email)).toHaveLength(0);
+  });
+
+  it('never retries a validation error', async () => {
+    const result = await execute('not even an object');
+    expect(result.error).toBe('InvalidHrEvent');
+    expect(result.events.filter((e) => e.type === 'StateRetried')).toHaveLength(0);
+  });
+
+  it('fails with GroupNotFound before creating the user when a group is missing', async () => {
+    const result = await execute({ ...hire, department: undefined, groups: ['no-such-group'] });
+
+    expect(result.error).toBe('GroupNotFound');
+    expect(iamWrites()).toHaveLength(0);
+    expect(sentTo(TEST_ENV.OPS_EMAIL)).toHaveLength(1);
+  });
+
+  it('carries on with a user this workflow already created for the same employee', async () => {
+    aws.iam.on(GetUserCommand).resolves({
+      User: { UserName: 'bob.builder', Path: '/onboarding/', Arn: 'arn:aws:iam::123456789012:user/onboarding/bob.builder', UserId: 'U', CreateDate: new Date(), Tags: managedTags },
+    });
+
+    const result = await execute(hire);
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(aws.iam).toHaveReceivedCommandTimes(CreateUserCommand, 0);
+    expect(aws.iam).toHaveReceivedCommandTimes(CreateLoginProfileCommand, 1);
+    expect(sentTo(hire.email)).toHaveLength(1);
+  });
+
+  it('fails with UserNameConflict on a user that is not ours, and leaves it untouched', async () => {
+    aws.iam.on(GetUserCommand).resolves({
+      User: { UserName: 'bob.builder', Path: '/', Arn: 'arn:aws:iam::123456789012:user/bob.builder', UserId: 'U', CreateDate: new Date(), Tags: [] },
+    });
+
+    const result = await execute(hire);
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('UserNameConflict');
+    expect(iamWrites()).toHaveLength(0);
+    expect(entered(result)).toContain('RecordFailure');
+    expect(sentTo(TEST_ENV.OPS_EMAIL)).toHaveLength(1);
+    expect(sentTo(hire.email)).toHaveLength(0);
+  });
+
+  it('treats a managed user of another employee as a conflict', async () => {
+    aws.iam.on(GetUserCommand).resolves({
+      User: {
+        UserName: 'bob.builder', Path: '/onboarding/', Arn: 'arn', UserId: 'U', CreateDate: new Date(),
+        Tags: [managedTags[0]!, { Key: 'onboarding:employee-id', Value: 'E-9999' }],
+      },
+    });
+
+    const result = await execute(hire);
+
+    expect(result.error).toBe('UserNameConflict');
+    expect(iamWrites()).toHaveLength(0);
+  });
+
+  it('does not reset the password or email again when the login profile already exists', async () => {
+    aws.iam.on(GetUserCommand).resolves({
+      User: { UserName: 'bob.builder', Path: '/onboarding/', Arn: 'arn:aws:iam::123456789012:user/onboarding/bob.builder', UserId: 'U', CreateDate: new Date(), Tags: managedTags },
+    });
+    aws.iam.on(CreateLoginProfileCommand).rejects(
+      new EntityAlreadyExistsException({ message: 'Login Profile for user bob.builder already exists.', $metadata: { httpStatusCode: 409 } }),
+    );
+
+    const result = await execute(hire);
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toEqual({
+      status: 'ALREADY_PROVISIONED',
+      employeeId: 'E-1001',
+      userName: 'bob.builder',
+      arn: 'arn:aws:iam::123456789012:user/onboarding/bob.builder',
+    });
+    expect(aws.ses.commandCalls(SendEmailCommand)).toHaveLength(0);
+    expect(aws.iam).toHaveReceivedCommandTimes(CreateUserCommand, 0);
+  });
+
+  it('retries SES throttling and still sends exactly one credentials email', async () => {
+    const throttled = Object.assign(new Error('Maximum sending rate exceeded.'), { name: 'Throttling', $metadata: {} });
+    aws.ses.on(SendEmailCommand).rejectsOnce(throttled).resolves({ MessageId: 'm-1' });
+
+    const result = await execute(hire);
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(retries(result, 'SendCredentials')).toHaveLength(1);
+    expect(sentTo(hire.email)).toHaveLength(2); // one throttled attempt, one delivered
+  });
+
+  it('sends the password in a second message when configured to', async () => {
+    process.env.SEPARATE_PASSWORD_EMAIL = 'true';
+    const { resetConfigCache } = await import('../../functions/lib/config.ts');
+    resetConfigCache();
+    try {
+      const result = await execute(hire);
+      expect(result.status).toBe('SUCCEEDED');
+      const [first, second] = sentTo(hire.email).map((c) => c.args[0].input.Message!.Body!.Text!.Data!);
+      const [password] = passwordsSent(aws.iam);
+      expect(first).toContain('bob.builder');
+      expect(first).not.toContain(password);
+      expect(second).toContain(password);
+      expect(second).not.toContain('bob.builder');
+    } finally {
+      delete process.env.SEPARATE_PASSWORD_EMAIL;
+      resetConfigCache();
+    }
+  });
+});
