@@ -12,6 +12,10 @@ export const TAG = {
   failure: 'onboarding:failure',
   passwordIssuedAt: 'onboarding:password-issued-at',
   credentialsSentAt: 'onboarding:credentials-sent-at',
+  // What a later sweep needs to finish or repeat the onboarding without the HR event.
+  email: 'onboarding:email',
+  firstName: 'onboarding:first-name',
+  lastName: 'onboarding:last-name',
 } as const;
 
 export type OnboardingStatus = 'in-progress' | 'complete' | 'failed';
@@ -28,6 +32,11 @@ export function tagValue(tags: Tag[] | undefined, key: string): string | undefin
 /** IAM tag values allow letters, digits, spaces and `_.:/=+-@`, up to 256 characters. */
 export function toTagValue(text: string): string {
   return text.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, ' ').slice(0, 256);
+}
+
+/** The text as a tag value, or undefined when it would not survive the trip unchanged. */
+export function exactTagValue(text: string): string | undefined {
+  return toTagValue(text) === text ? text : undefined;
 }
 
 /** True when the user is one this workflow created (managed path and managed-by tag). */

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { GroupNotFound, UserNameConflict } from './errors.ts';
 import type { Hire } from './hire.ts';
-import { findUser, isManagedFor, TAG, type Ownership } from './managed-user.ts';
+import { exactTagValue, findUser, isManagedFor, toTagValue, TAG, type Ownership } from './managed-user.ts';
 import { passwordRules } from './password.ts';
 
 export interface ProvisionSettings extends Ownership {
@@ -78,6 +78,11 @@ export async function provisionUser(
             { Key: TAG.employeeId, Value: hire.employeeId },
             { Key: TAG.status, Value: 'in-progress' },
             { Key: TAG.updatedAt, Value: now.toISOString() },
+            // Names are for greetings only, so a lossy tag value is fine; an address that
+            // would not survive as a tag value is left out rather than stored wrong.
+            { Key: TAG.firstName, Value: toTagValue(hire.firstName) },
+            { Key: TAG.lastName, Value: toTagValue(hire.lastName) },
+            ...(exactTagValue(hire.email) ? [{ Key: TAG.email, Value: hire.email }] : []),
           ],
         }),
       );
