@@ -172,6 +172,15 @@ export interface RunOptions {
   onStart?: (abort: () => void) => void;
 }
 
+/** A JSON copy of an event, as Step Functions would record it; the event itself if it is too deep to copy. */
+function snapshot(event: ExecutionEvent): ExecutionEvent {
+  try {
+    return JSON.parse(JSON.stringify(event)) as ExecutionEvent;
+  } catch {
+    return event;
+  }
+}
+
 /** Runs one execution to its end and returns its outcome and its events. */
 export async function runExecution(
   definition: StateMachineDefinition,
@@ -202,7 +211,7 @@ export async function runExecution(
   const events: ExecutionEvent[] = [];
   const collecting = (async () => {
     for await (const event of execution.eventLogs) {
-      const copy = JSON.parse(JSON.stringify(event)) as ExecutionEvent;
+      const copy = snapshot(event as unknown as ExecutionEvent);
       events.push(copy);
       options.onEvent?.(copy);
     }

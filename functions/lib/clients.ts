@@ -1,3 +1,4 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SESClient } from '@aws-sdk/client-ses';
@@ -12,8 +13,19 @@ import { SFNClient } from '@aws-sdk/client-sfn';
  * One getter per service, each a plain function, so a bundled Lambda carries only the
  * clients it calls. Clients live at module level and are reused across warm invocations.
  */
-function clientConfig() {
-  return { maxAttempts: Number(process.env.AWS_MAX_ATTEMPTS ?? 2) };
+function clientConfig(options: ClientOptions = {}) {
+  return { maxAttempts: Number(process.env.AWS_MAX_ATTEMPTS ?? 2), ...options };
+}
+
+/**
+ * What a caller outside Lambda (the CLI) may pin instead of taking it from the environment:
+ * the region of the ARN it targets, the local stack's endpoint. A client made with options is
+ * the caller's own; the shared one keeps the environment's settings.
+ */
+export interface ClientOptions {
+  region?: string;
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 let iam: IAMClient | undefined;
@@ -30,6 +42,10 @@ export function kmsClient(): KMSClient {
 export function sesClient(): SESClient {
   return (ses ??= new SESClient(clientConfig()));
 }
-export function sfnClient(): SFNClient {
+export function sfnClient(options?: ClientOptions): SFNClient {
+  if (options) return new SFNClient(clientConfig(options));
   return (sfn ??= new SFNClient(clientConfig()));
+}
+export function cloudFormationClient(options?: ClientOptions): CloudFormationClient {
+  return new CloudFormationClient(clientConfig(options));
 }

@@ -7,9 +7,10 @@ import { InvalidHrEvent } from './errors.ts';
  * loudly instead of onboarding someone under a name nobody asked for.
  */
 
-// Anything in Unicode's "Other" categories: control, format, surrogate, private use,
-// unassigned. Names end up in email bodies and headers; CR/LF there is header injection.
-const NO_CONTROL = /^[^\p{C}]*$/u;
+// Anything in Unicode's "Other" categories (control, format, surrogate, private use,
+// unassigned) and the line and paragraph separators U+2028/U+2029. Names end up in email
+// bodies and headers; a line break there is header injection.
+const NO_CONTROL = /^[^\p{C}\p{Zl}\p{Zp}]*$/u;
 const IAM_NAME = /^[A-Za-z0-9+=,.@_-]+$/;
 const MAX_GROUPS = 10; // IAM: a user can be in at most 10 groups.
 

@@ -23,15 +23,17 @@ export function accountIdOf(context: Pick<Context, 'invokedFunctionArn'>): strin
  * Wraps a handler body with middy: Lambda context and correlation id in every log line, and
  * one error line (name and message only) before the error goes back to Step Functions.
  */
-export function lambdaHandler<TEvent extends WorkflowEvent, TResult>(
+export function lambdaHandler<TEvent, TResult>(
   body: (event: TEvent, context: Context) => Promise<TResult>,
 ) {
   return middy(body)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use({
       before: (request) => {
-        const event = request.event as WorkflowEvent | undefined;
-        logger.setCorrelationId(event?.executionId ?? request.context.awsRequestId);
+        // Workflow steps get the execution id; the raw input of ValidateInput may be any JSON.
+        const event = request.event as WorkflowEvent | null | undefined;
+        const executionId = typeof event === 'object' && typeof event?.executionId === 'string' ? event.executionId : undefined;
+        logger.setCorrelationId(executionId ?? request.context.awsRequestId);
       },
       onError: (request) => {
         const error = request.error;

@@ -1,0 +1,162 @@
+/**
+ * Property-based fuzzing of HR events through the real state machine and the real handlers
+ * (AWS mocked): every input is either rejected with InvalidHrEvent before any IAM call, or
+ * onboarded correctly. Nothing crashes, and no generated password leaks.
+ */
+import { CreateUserCommand } from '@aws-sdk/client-iam';
+import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { instantRetries, loadDefinition, resolveTaskHandlers, runExecution, type TaskHandler } from '../../local/workflow.ts';
+import { fakeAws } from '../support/aws-fakes.ts';
+import { captureOutput } from '../support/capture.ts';
+import { applyTestEnv } from '../support/env.ts';
+import { expectNoSecrets, passwordsSent } from '../support/secrets.ts';
+import { recordFigure } from './figures.ts';
+
+const IAM_USER_NAME = /^[A-Za-z0-9+=,.@_-]{1,64}$/;
+
+// Valid by construction: the oracle says these must be onboarded.
+const plainName = fc.stringMatching(/^[A-Z][a-z]{1,15}$/);
+const unicodeName = fc
+  .string({ unit: 'grapheme', minLength: 1, maxLength: 30 })
+  .filter((s) => /^[\p{L}\p{M}' -]+$/u.test(s) && s.trim().length > 0);
+const validHire = fc.record(
+  {
+    employeeId: fc.stringMatching(/^[A-Za-z0-9._:/=+@-]{1,64}$/),
+    firstName: fc.oneof(plainName, unicodeName),
+    lastName: fc.oneof(plainName, unicodeName),
+    email: fc
+      .tuple(fc.array(fc.stringMatching(/^[a-z0-9][a-z0-9_+-]{0,9}$/), { minLength: 1, maxLength: 3 }), fc.constantFrom('example.com', 'corp.example.org'))
+      .map(([parts, domain]) => `${parts.join('.')}@${domain}`),
+    userName: fc.stringMatching(/^[A-Za-z0-9+=,.@_-]{1,64}$/),
+    department: fc.constantFrom('engineering', 'finance'),
+    startDate: fc.date({ min: new Date('2020-01-01'), max: new Date('2030-12-31'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10)),
+  },
+  { requiredKeys: ['employeeId', 'firstName', 'lastName', 'email'] },
+);
+
+type Hire = Record<string, unknown>;
+const controlChar = fc.constantFrom('\r\n', '\n', '\r', '\u0000', '\u0007', '\u001b[31m', '\u2028', '\u202e', '\u200b');
+
+// Each mutation makes a valid hire invalid; the oracle says these must be rejected.
+const mutation: fc.Arbitrary<[string, (h: Hire) => unknown]> = fc.oneof(
+  fc.constantFrom('employeeId', 'firstName', 'lastName', 'email').map((k): [string, (h: Hire) => unknown] => [
+    `missing ${k}`,
+    (h) => Object.fromEntries(Object.entries(h).filter(([key]) => key !== k)),
+  ]),
+  fc.tuple(fc.constantFrom('employeeId', 'firstName', 'lastName', 'email', 'userName', 'groups', 'startDate'), fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.object({ maxDepth: 1 }))).map(
+    ([k, v]): [string, (h: Hire) => unknown] => [`wrong type ${k}`, (h) => ({ ...h, [k]: v })],
+  ),
+  fc.tuple(fc.constantFrom('firstName', 'lastName', 'email', 'department', 'managerEmail'), controlChar).map(
+    ([k, c]): [string, (h: Hire) => unknown] => [
+      `control character in ${k}`,
+      (h) => ({ ...h, [k]: k.toLowerCase().includes('email') ? `a${c}bcc: x@evil.example@example.com` : `Bob${c}Bcc: x@evil.example` }),
+    ],
+  ),
+  fc.tuple(fc.constantFrom('firstName', 'lastName', 'email', 'employeeId', 'userName'), fc.integer({ min: 300, max: 100_000 })).map(
+    ([k, n]): [string, (h: Hire) => unknown] => [`huge ${k}`, (h) => ({ ...h, [k]: `${'a'.repeat(n)}${k === 'email' ? '@example.com' : ''}` })],
+  ),
+  fc.stringMatching(/^[^A-Za-z0-9+=,.@_-]{1,3}$/).map((bad): [string, (h: Hire) => unknown] => [
+    'userName outside IAM rules',
+    (h) => ({ ...h, userName: `bob${bad}` }),
+  ]),
+  fc.constant<[string, (h: Hire) => unknown]>(['userName too long', (h) => ({ ...h, userName: 'u'.repeat(65) })]),
+  fc.constantFrom('__proto__', 'constructor', 'prototype', 'isAdmin', 'username').map((k): [string, (h: Hire) => unknown] => [
+    `extra key ${k}`,
+    (h) => JSON.parse(JSON.stringify(h).replace(/^\{/, `{${JSON.stringify(k)}:{"polluted":true},`)),
+  ]),
+  fc.integer({ min: 50, max: 1000 }).map((depth): [string, (h: Hire) => unknown] => [
+    'deeply nested JSON',
+    (h) => ({ ...h, groups: JSON.parse(`${'['.repeat(depth)}${']'.repeat(depth)}`) }),
+  ]),
+  fc.array(fc.constant('developers'), { minLength: 11, maxLength: 30 }).map((groups): [string, (h: Hire) => unknown] => [
+    'more than 10 groups',
+    (h) => ({ ...h, groups: groups.map((g, i) => `${g}${i}`) }),
+  ]),
+  fc.constantFrom('not-an-email', 'a@', '@example.com', 'a b@example.com', 'a@example.com>').map((email): [string, (h: Hire) => unknown] => [
+    'malformed email',
+    (h) => ({ ...h, email }),
+  ]),
+);
+
+type Case = { kind: 'valid'; input: unknown } | { kind: 'invalid'; why: string; input: unknown } | { kind: 'arbitrary'; input: unknown };
+const anyCase: fc.Arbitrary<Case> = fc.oneof(
+  { weight: 3, arbitrary: validHire.map((input): Case => ({ kind: 'valid', input })) },
+  { weight: 5, arbitrary: fc.tuple(validHire, mutation).map(([h, [why, mutate]]): Case => ({ kind: 'invalid', why, input: mutate(h) })) },
+  { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((input): Case => ({ kind: 'arbitrary', input })) },
+);
+
+let definition: StateMachineDefinition;
+let handlers: Record<string, TaskHandler>;
+
+beforeAll(async () => {
+  applyTestEnv();
+  process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
+  definition = loadDefinition('statemachines/onboarding.asl.yaml');
+  handlers = await resolveTaskHandlers(definition);
+});
+afterAll(() => {
+  process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
+});
+
+describe('bad input', () => {
+  it('rejects every invalid HR event before any IAM call, onboards every valid one, and never crashes', async ({ task }) => {
+    const tally = { tried: 0, rejected: 0, accepted: 0, crashes: 0, iamCallsOnRejected: 0, placesScanned: 0 };
+    let run = 0;
+
+    await fc.assert(
+      fc.asyncProperty(anyCase, async (testCase) => {
+        const aws = fakeAws({ groups: ['developers'] });
+        const output = captureOutput();
+        run += 1;
+        try {
+          tally.tried += 1;
+          const result = await runExecution(definition, testCase.input as never, {
+            handlers,
+            stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:onboarding',
+            executionName: `fuzz-${run}`,
+            executionArn: `arn:aws:states:us-east-1:123456789012:execution:onboarding:fuzz-${run}`,
+            retryIntervalOverrides: instantRetries(definition),
+          }).catch((error: unknown) => {
+            tally.crashes += 1;
+            throw error;
+          });
+
+          const places = { events: result.events, output: result.output, cause: result.cause, logs: output.text() };
+          tally.placesScanned += result.events.length + 3;
+          expectNoSecrets(passwordsSent(aws.iam), places);
+
+          if (result.status === 'SUCCEEDED') {
+            tally.accepted += 1;
+            expect(testCase.kind, JSON.stringify(testCase).slice(0, 300)).not.toBe('invalid');
+            const created = aws.iam.commandCalls(CreateUserCommand)[0]?.args[0].input;
+            expect(created?.UserName).toMatch(IAM_USER_NAME);
+            return;
+          }
+          if (result.error !== 'InvalidHrEvent') {
+            tally.crashes += 1;
+            expect.fail(`unexpected ${result.error}: ${result.cause} for ${JSON.stringify(testCase).slice(0, 300)}`);
+          }
+          tally.rejected += 1;
+          tally.iamCallsOnRejected += aws.iam.calls().length;
+          expect(testCase.kind, `valid hire rejected: ${result.cause}`).not.toBe('valid');
+          expect(aws.iam.calls()).toHaveLength(0);
+          expect(result.cause).toMatch(/^Invalid HR event: /);
+        } finally {
+          output.restore();
+          aws.reset();
+        }
+      }),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 300), seed: Number(process.env.FUZZ_SEED ?? 20261122) },
+    );
+
+    recordFigure(task, 'HR event cases tried', tally.tried);
+    recordFigure(task, 'rejected (InvalidHrEvent)', tally.rejected);
+    recordFigure(task, 'accepted and onboarded', tally.accepted);
+    recordFigure(task, 'IAM calls for rejected input', tally.iamCallsOnRejected);
+    recordFigure(task, 'crashes', tally.crashes);
+    recordFigure(task, 'places scanned for passwords', tally.placesScanned);
+    expect(tally.crashes).toBe(0);
+  });
+});
