@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
-import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { ExecutionError, ExecutionTimeoutError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { parse } from 'yaml';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
@@ -34,23 +34,42 @@ export function loadDefinition(file: string): StateMachineDefinition {
   return parse(readFileSync(path.resolve(PROJECT_ROOT, file), 'utf8'), { merge: true }) as StateMachineDefinition;
 }
 
-/** Every Task state (including those inside Map and Parallel), by name, with its Resource. */
-function taskStates(definition: { States: Record<string, unknown> }): Array<[string, unknown]> {
-  const found: Array<[string, unknown]> = [];
+export interface Retrier {
+  ErrorEquals: string[];
+  IntervalSeconds?: number;
+  MaxAttempts?: number;
+  BackoffRate?: number;
+  MaxDelaySeconds?: number;
+  JitterStrategy?: string;
+}
+
+interface StateShape {
+  Type: string;
+  Resource?: unknown;
+  Retry?: Retrier[];
+  Iterator?: { States: Record<string, unknown> };
+  ItemProcessor?: { States: Record<string, unknown> };
+  Branches?: Array<{ States: Record<string, unknown> }>;
+}
+
+/** Every state (including those inside Map and Parallel), by name. */
+function allStates(definition: { States: Record<string, unknown> }): Array<[string, StateShape]> {
+  const found: Array<[string, StateShape]> = [];
   for (const [name, raw] of Object.entries(definition.States)) {
-    const state = raw as {
-      Type: string;
-      Resource?: unknown;
-      Iterator?: { States: Record<string, unknown> };
-      ItemProcessor?: { States: Record<string, unknown> };
-      Branches?: Array<{ States: Record<string, unknown> }>;
-    };
-    if (state.Type === 'Task') found.push([name, state.Resource]);
+    const state = raw as StateShape;
+    found.push([name, state]);
     for (const inner of [state.Iterator, state.ItemProcessor, ...(state.Branches ?? [])]) {
-      if (inner) found.push(...taskStates(inner));
+      if (inner) found.push(...allStates(inner));
     }
   }
   return found;
+}
+
+/** Every Task state (including those inside Map and Parallel), by name, with its Resource. */
+function taskStates(definition: { States: Record<string, unknown> }): Array<[string, unknown]> {
+  return allStates(definition)
+    .filter(([, state]) => state.Type === 'Task')
+    .map(([name, state]) => [name, state.Resource]);
 }
 
 /** The serverless.yml function key a Task's `Resource` points at (`Fn::GetAtt: [key, Arn]`). */
@@ -60,6 +79,16 @@ export function functionKeyOf(resource: unknown): string | undefined {
     return key;
   }
   return undefined;
+}
+
+/** The serverless.yml function key of each Task state, by state name. */
+export function taskFunctionKeys(definition: StateMachineDefinition): Record<string, string> {
+  const keys: Record<string, string> = {};
+  for (const [name, resource] of taskStates(definition as unknown as { States: Record<string, unknown> })) {
+    const key = functionKeyOf(resource);
+    if (key) keys[name] = key;
+  }
+  return keys;
 }
 
 export interface LambdaIdentity {
@@ -149,6 +178,22 @@ export function instantRetries(definition: StateMachineDefinition): Record<strin
   return overrides;
 }
 
+/**
+ * Each state's retry wait in milliseconds, one per retrier in its Retry list, as
+ * aws-local-stepfunctions' `retryIntervalOverrides` takes them: a fixed wait per retrier,
+ * chosen by `wait` (the local stack shortens the definition's waits with it).
+ */
+export function retryIntervals(
+  definition: StateMachineDefinition,
+  wait: (retrier: Retrier) => number,
+): Record<string, number[]> {
+  const overrides: Record<string, number[]> = {};
+  for (const [name, state] of allStates(definition as unknown as { States: Record<string, unknown> })) {
+    if (state.Retry?.length) overrides[name] = state.Retry.map(wait);
+  }
+  return overrides;
+}
+
 export type ExecutionEvent = Record<string, unknown> & { type: string; timestamp: number };
 
 export interface ExecutionResult {
@@ -181,13 +226,24 @@ function snapshot(event: ExecutionEvent): ExecutionEvent {
   }
 }
 
+// Validating a definition costs 100-300 ms of CPU; a machine can run any number of executions.
+const machines = new WeakMap<StateMachineDefinition, StateMachine>();
+function stateMachineFor(definition: StateMachineDefinition): StateMachine {
+  let machine = machines.get(definition);
+  if (!machine) {
+    machine = new StateMachine(definition, { validationOptions: { checkArn: false, checkPaths: true } });
+    machines.set(definition, machine);
+  }
+  return machine;
+}
+
 /** Runs one execution to its end and returns its outcome and its events. */
 export async function runExecution(
   definition: StateMachineDefinition,
   input: JSONValue,
   options: RunOptions,
 ): Promise<ExecutionResult> {
-  const machine = new StateMachine(definition, { validationOptions: { checkArn: false, checkPaths: true } });
+  const machine = stateMachineFor(definition);
   const startTime = new Date().toISOString();
   const execution = machine.run(input, {
     overrides: {
@@ -217,23 +273,26 @@ export async function runExecution(
     }
   })();
 
-  let result: ExecutionResult;
+  let outcome: { output: JSONValue } | 'failed' | 'timed-out';
   try {
-    const output = await execution.result;
-    result = output === null && events.some((e) => e.type === 'ExecutionAborted')
-      ? { status: 'ABORTED', events }
-      : { status: 'SUCCEEDED', output, events };
+    outcome = { output: await execution.result };
   } catch (error) {
-    if (!(error instanceof ExecutionError)) throw error;
-    result = { status: 'FAILED', events };
+    if (error instanceof ExecutionTimeoutError) outcome = 'timed-out';
+    else if (error instanceof ExecutionError) outcome = 'failed';
+    else throw error;
   }
+  // The library hands its events over asynchronously: decide once all of them are in.
   await collecting;
+  let result: ExecutionResult;
+  if (events.some((e) => e.type === 'ExecutionAborted')) result = { status: 'ABORTED', events };
+  else if (outcome === 'timed-out') result = { status: 'TIMED_OUT', events };
+  else if (outcome === 'failed') result = { status: 'FAILED', events };
+  else result = { status: 'SUCCEEDED', output: outcome.output, events };
   const failed = events.find((e) => e.type === 'ExecutionFailed');
   if (failed) {
     result.status = 'FAILED';
     result.error = String(failed.Error);
     result.cause = typeof failed.Cause === 'string' ? failed.Cause : JSON.stringify(failed.Cause ?? '');
   }
-  if (events.some((e) => e.type === 'ExecutionTimeout')) result.status = 'TIMED_OUT';
   return result;
 }

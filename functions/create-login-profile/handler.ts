@@ -12,5 +12,8 @@ export const handler = lambdaHandler(async (event: { userName: string; execution
     { kmsKeyId: KMS_KEY_ID, passwordLength: PASSWORD_LENGTH },
   );
   logger.info('login profile', { userName: event.userName, status: result.status });
+  if (result.status === 'CREATED' && !result.issuedAtTagged) {
+    logger.warn('password issued but its date could not be tagged', { userName: event.userName });
+  }
   return result;
 });

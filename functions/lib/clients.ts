@@ -33,7 +33,8 @@ let kms: KMSClient | undefined;
 let ses: SESClient | undefined;
 let sfn: SFNClient | undefined;
 
-export function iamClient(): IAMClient {
+export function iamClient(options?: ClientOptions): IAMClient {
+  if (options) return new IAMClient(clientConfig(options));
   return (iam ??= new IAMClient(clientConfig()));
 }
 export function kmsClient(): KMSClient {

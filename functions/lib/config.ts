@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { ConfigurationError } from './errors.ts';
+import { IAM_NAME } from './hire.ts';
 
 /**
  * Settings reach the Lambdas as environment variables (serverless.yml `provider.environment`,
@@ -8,7 +9,10 @@ import { ConfigurationError } from './errors.ts';
  */
 const iamPath = z
   .string()
-  .check(z.regex(/^\/([\x21-\x7e]*\/)?$/, 'must start and end with "/" and use printable ASCII'), z.maxLength(512));
+  .check(
+    z.regex(/^\/([\x21-\x7e]*\/)?$/, 'must start and end with "/" and use printable ASCII'),
+    z.maxLength(512, 'must be at most 512 characters'),
+  );
 
 const optionalString = z.pipe(
   z.optional(z.string()),
@@ -16,11 +20,15 @@ const optionalString = z.pipe(
 );
 
 const boolString = z.pipe(
-  z.optional(z.enum(['true', 'false', ''])),
+  z.optional(z.enum(['true', 'false', ''], 'must be "true" or "false"')),
   z.transform((v) => v === 'true'),
 );
 
-const groupMap = z.record(z.string(), z.array(z.string().check(z.minLength(1))));
+// Checked here so that a bad map fails at cold start, not halfway through an onboarding.
+const groupMap = z.record(
+  z.string(),
+  z.array(z.string().check(z.maxLength(128), z.regex(IAM_NAME))).check(z.maxLength(10)),
+);
 
 const departmentGroups = z.pipe(
   z.optional(z.string()),
@@ -29,22 +37,30 @@ const departmentGroups = z.pipe(
     try {
       return groupMap.parse(JSON.parse(raw));
     } catch {
-      ctx.issues.push({ code: 'custom', input: raw, message: 'must be a JSON object of department to group names' });
+      ctx.issues.push({ code: 'custom', input: raw, message: 'must be a JSON object of department to at most 10 IAM group names' });
       return {};
     }
   }),
 );
 
+const wholeNumber = 'must be a whole number from 8 to 128';
+
 const schema = z.object({
   MANAGED_PATH: z._default(iamPath, '/onboarding/'),
-  MANAGED_BY: z._default(z.string().check(z.minLength(1), z.maxLength(256)), 'iam-onboarding-workflow'),
-  PERMISSIONS_BOUNDARY_ARN: optionalString,
+  MANAGED_BY: z._default(
+    z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(256, 'must be at most 256 characters')),
+    'iam-onboarding-workflow',
+  ),
+  PERMISSIONS_BOUNDARY_ARN: z.pipe(
+    optionalString,
+    z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::(\d{12}|aws):policy\/\S+$/, 'must be an IAM policy ARN'))),
+  ),
   DEPARTMENT_GROUPS: departmentGroups,
-  SENDER_EMAIL: z.email(),
-  OPS_EMAIL: z.email(),
-  PASSWORD_LENGTH: z._default(z.coerce.number().check(z.int(), z.minimum(8), z.maximum(128)), 20),
+  SENDER_EMAIL: z.email('must be an email address'),
+  OPS_EMAIL: z.email('must be an email address'),
+  PASSWORD_LENGTH: z._default(z.coerce.number(wholeNumber).check(z.int(wholeNumber), z.minimum(8, wholeNumber), z.maximum(128, wholeNumber)), 20),
   SEPARATE_PASSWORD_EMAIL: boolString,
-  KMS_KEY_ID: z.string().check(z.minLength(1)),
+  KMS_KEY_ID: z.string().check(z.minLength(1, 'must not be empty')),
   /** Account alias (or id) for the console sign-in URL; defaults to the account id of the Lambda. */
   SIGNIN_ACCOUNT: optionalString,
 });
@@ -52,10 +68,13 @@ const schema = z.object({
 export type Config = z.output<typeof schema>;
 
 export function parseConfig(env: Record<string, string | undefined>): Config {
-  const result = schema.safeParse(env);
+  const result = schema.safeParse(env, { reportInput: true });
   if (!result.success) {
     const problems = result.error.issues
-      .map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`)
+      .map((issue) => {
+        const problem = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+        return `${issue.path.join('.') || '(environment)'}: ${problem}`;
+      })
       .join('; ');
     throw new ConfigurationError(`Invalid configuration: ${problems}`);
   }

@@ -34,6 +34,21 @@ export class CredentialsUnavailable extends OnboardingError {
   override readonly name = 'CredentialsUnavailable';
 }
 
+/** The input of the reprovision state machine is not a valid request. Never retried. */
+export class InvalidReprovisionRequest extends OnboardingError {
+  override readonly name = 'InvalidReprovisionRequest';
+}
+
+/** A managed user's tags do not hold a valid hire, so its onboarding cannot be repeated or re-sent. */
+export class HireNotRebuildable extends OnboardingError {
+  override readonly name = 'HireNotRebuildable';
+}
+
+/** The reprovisioning sweep could not inspect or act on some users; the others were handled. */
+export class SweepIncomplete extends OnboardingError {
+  override readonly name = 'SweepIncomplete';
+}
+
 /** Names of errors that mean "bad request, do not retry": the state machine never retries these. */
 export const NON_RETRYABLE_ERRORS = [
   'InvalidHrEvent',
@@ -41,4 +56,6 @@ export const NON_RETRYABLE_ERRORS = [
   'GroupNotFound',
   'ConfigurationError',
   'CredentialsUnavailable',
+  'InvalidReprovisionRequest',
+  'HireNotRebuildable',
 ] as const;

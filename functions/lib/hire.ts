@@ -11,7 +11,8 @@ import { InvalidHrEvent } from './errors.ts';
 // unassigned) and the line and paragraph separators U+2028/U+2029. Names end up in email
 // bodies and headers; a line break there is header injection.
 const NO_CONTROL = /^[^\p{C}\p{Zl}\p{Zp}]*$/u;
-const IAM_NAME = /^[A-Za-z0-9+=,.@_-]+$/;
+/** IAM user and group names: `[A-Za-z0-9+=,.@_-]`. */
+export const IAM_NAME = /^[A-Za-z0-9+=,.@_-]+$/;
 const MAX_GROUPS = 10; // IAM: a user can be in at most 10 groups.
 
 const noControl = z.regex(NO_CONTROL, 'must not contain control characters or line breaks');
@@ -44,7 +45,7 @@ export const hrEventSchema = z.strictObject({
   department: z.optional(personName(64)),
   groups: z.optional(
     z
-      .array(z.string().check(z.maxLength(128), z.regex(IAM_NAME, 'must be IAM group names')))
+      .array(z.string().check(z.maxLength(128, 'must be at most 128 characters'), z.regex(IAM_NAME, 'must be IAM group names')))
       .check(z.maxLength(MAX_GROUPS, `must name at most ${MAX_GROUPS} groups`)),
   ),
   managerEmail: z.optional(emailAddress),
@@ -112,7 +113,9 @@ export function parseHire(input: unknown, departmentGroups: Record<string, strin
     throw new InvalidHrEvent('Invalid HR event: email: its local part has no character IAM allows in a user name; set userName');
   }
 
-  const groups = event.groups ?? (event.department ? departmentGroups[event.department] : undefined) ?? [];
+  // hasOwn: a department named "constructor" or "__proto__" must not find Object's properties.
+  const mapped = event.department && Object.hasOwn(departmentGroups, event.department) ? departmentGroups[event.department] : undefined;
+  const groups = event.groups ?? mapped ?? [];
   const uniqueGroups = [...new Set(groups)];
   if (uniqueGroups.length > MAX_GROUPS) {
     throw new InvalidHrEvent(`Invalid HR event: department: maps to more than ${MAX_GROUPS} groups`);

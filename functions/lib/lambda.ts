@@ -27,7 +27,8 @@ export function lambdaHandler<TEvent, TResult>(
   body: (event: TEvent, context: Context) => Promise<TResult>,
 ) {
   return middy(body)
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+    // logEvent: false wins over POWERTOOLS_LOGGER_LOG_EVENT, so no setting can log an event.
+    .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
     .use({
       before: (request) => {
         // Workflow steps get the execution id; the raw input of ValidateInput may be any JSON.

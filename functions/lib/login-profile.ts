@@ -1,11 +1,17 @@
-import { CreateLoginProfileCommand, EntityAlreadyExistsException, TagUserCommand, type IAMClient } from '@aws-sdk/client-iam';
+import {
+  CreateLoginProfileCommand,
+  EntityAlreadyExistsException,
+  TagUserCommand,
+  UpdateLoginProfileCommand,
+  type IAMClient,
+} from '@aws-sdk/client-iam';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { sealSecret } from './envelope.ts';
 import { TAG } from './managed-user.ts';
 import { generatePassword, passwordRules } from './password.ts';
 
 export type LoginProfileResult =
-  | { status: 'CREATED'; sealedPassword: string; passwordIssuedAt: string }
+  | { status: 'CREATED'; sealedPassword: string; passwordIssuedAt: string; issuedAtTagged: boolean }
   | { status: 'ALREADY_PROVISIONED' };
 
 export interface LoginProfileRequest {
@@ -13,12 +19,27 @@ export interface LoginProfileRequest {
   executionId: string;
 }
 
-/** Removes the password from an error message, in case a service ever echoes it. */
+/**
+ * The error without the password, in case a service ever echoes it. Masking `message` alone is
+ * not enough: the stack repeats it, and IAM errors from the SDK carry a copy in `Error.Message`,
+ * which the Lambda runtime logs with every other enumerable field. So an error that mentions
+ * the password anywhere is replaced by a plain one with the same `name` (what Step Functions
+ * matches on) and masked message and stack.
+ */
 export function redact(error: unknown, secret: string): unknown {
-  if (error instanceof Error && secret !== '' && error.message.includes(secret)) {
-    error.message = error.message.split(secret).join('********');
+  if (!(error instanceof Error) || secret === '') return error;
+  let fields: string;
+  try {
+    fields = JSON.stringify(error) ?? '';
+  } catch {
+    fields = secret; // cannot be inspected: assume the worst
   }
-  return error;
+  if (![error.message, error.stack ?? '', fields].some((text) => text.includes(secret))) return error;
+  const mask = (text: string) => text.split(secret).join('********');
+  const clean = new Error(mask(error.message));
+  clean.name = error.name;
+  clean.stack = mask(error.stack ?? `${error.name}: ${error.message}`);
+  return clean;
 }
 
 /**
@@ -47,9 +68,40 @@ export async function createLoginProfile(
     throw redact(error, password);
   }
 
+  // The password now exists only in IAM and in `sealedPassword`: failing here would make the
+  // retry find the login profile, answer ALREADY_PROVISIONED and never send it. The tag is
+  // bookkeeping (the sweep falls back to the login profile's CreateDate), so it may fail.
   const passwordIssuedAt = now.toISOString();
-  await clients.iam.send(
-    new TagUserCommand({ UserName: request.userName, Tags: [{ Key: TAG.passwordIssuedAt, Value: passwordIssuedAt }] }),
-  );
-  return { status: 'CREATED', sealedPassword, passwordIssuedAt };
+  let issuedAtTagged = true;
+  try {
+    await clients.iam.send(
+      new TagUserCommand({ UserName: request.userName, Tags: [{ Key: TAG.passwordIssuedAt, Value: passwordIssuedAt }] }),
+    );
+  } catch {
+    issuedAtTagged = false;
+  }
+  return { status: 'CREATED', sealedPassword, passwordIssuedAt, issuedAtTagged };
+}
+
+/**
+ * Replaces the console password of a user that has one with a new reset-required password,
+ * sealed with KMS before IAM sees it (as {@link createLoginProfile} does). Recording the
+ * issue date is left to the caller, which tags it together with its own bookkeeping.
+ */
+export async function resetLoginProfile(
+  clients: { iam: IAMClient; kms: KMSClient },
+  request: LoginProfileRequest,
+  settings: { kmsKeyId: string; passwordLength: number },
+): Promise<{ sealedPassword: string }> {
+  const rules = await passwordRules(clients.iam);
+  const password = generatePassword(rules, settings.passwordLength);
+  const sealedPassword = await sealSecret(clients.kms, settings.kmsKeyId, password, request);
+  try {
+    await clients.iam.send(
+      new UpdateLoginProfileCommand({ UserName: request.userName, Password: password, PasswordResetRequired: true }),
+    );
+  } catch (error) {
+    throw redact(error, password);
+  }
+  return { sealedPassword };
 }

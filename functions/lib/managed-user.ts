@@ -16,9 +16,12 @@ export const TAG = {
   email: 'onboarding:email',
   firstName: 'onboarding:first-name',
   lastName: 'onboarding:last-name',
+  // How many times the reprovisioning sweep has reset the temporary password.
+  passwordResets: 'onboarding:password-resets',
 } as const;
 
-export type OnboardingStatus = 'in-progress' | 'complete' | 'failed';
+/** `console-access-removed`: the sweep gave up on an unused password; only ops bring the user back. */
+export type OnboardingStatus = 'in-progress' | 'complete' | 'failed' | 'console-access-removed';
 
 export interface Ownership {
   managedPath: string;
@@ -27,6 +30,12 @@ export interface Ownership {
 
 export function tagValue(tags: Tag[] | undefined, key: string): string | undefined {
   return tags?.find((t) => t.Key === key)?.Value;
+}
+
+/** How many times the sweep has reset the user's password since its onboarding. */
+export function passwordResetsOf(user: User): number {
+  const count = Number.parseInt(tagValue(user.Tags, TAG.passwordResets) ?? '', 10);
+  return Number.isFinite(count) && count > 0 ? count : 0;
 }
 
 /** IAM tag values allow letters, digits, spaces and `_.:/=+-@`, up to 256 characters. */

@@ -10,11 +10,16 @@ import {
   IAMClient,
   NoSuchEntityException,
   TagUserCommand,
+  type IAMClientResolvedConfig,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
   type Tag,
+  type User,
 } from '@aws-sdk/client-iam';
 import { DecryptCommand, EncryptCommand, InvalidCiphertextException, KMSClient } from '@aws-sdk/client-kms';
 import { SendEmailCommand, SESClient } from '@aws-sdk/client-ses';
-import { mockClient } from 'aws-sdk-client-mock';
+import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+import { TEST_ENV } from './env.ts';
 
 export const noSuchEntity = (message = 'The user with name bob cannot be found.') =>
   new NoSuchEntityException({ message, $metadata: { httpStatusCode: 404 } });
@@ -81,3 +86,35 @@ export function fakeAws(options: { groups?: string[] } = {}) {
 }
 
 export type FakeAws = ReturnType<typeof fakeAws>;
+
+type IamStub = AwsStub<ServiceInputTypes, ServiceOutputTypes, IAMClientResolvedConfig>;
+
+/**
+ * A user as GetUser returns it: by default one this workflow created (managed path, managed-by
+ * tag of TEST_ENV) for `employeeId`. Override `path`, `managedBy` or `tags` for someone else's user.
+ */
+export function managedUser(
+  options: { userName?: string; employeeId?: string; path?: string; managedBy?: string; tags?: Tag[]; partition?: string } = {},
+): User {
+  const userName = options.userName ?? 'bob.builder';
+  const path = options.path ?? TEST_ENV.MANAGED_PATH;
+  return {
+    UserName: userName,
+    Path: path,
+    Arn: `arn:${options.partition ?? 'aws'}:iam::123456789012:user${path}${userName}`,
+    UserId: 'AIDAEXISTING',
+    CreateDate: new Date('2024-01-01T00:00:00Z'),
+    Tags: options.tags ?? [
+      { Key: 'onboarding:managed-by', Value: options.managedBy ?? TEST_ENV.MANAGED_BY },
+      { Key: 'onboarding:employee-id', Value: options.employeeId ?? 'E-1001' },
+    ],
+  };
+}
+
+/** The IAM calls that change something (everything but Get* and List*), as command names. */
+export function iamWrites(iam: IamStub): string[] {
+  return iam
+    .calls()
+    .map((call) => (call.args[0] as object).constructor.name)
+    .filter((name) => !/^(Get|List)/.test(name));
+}

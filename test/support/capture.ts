@@ -20,6 +20,13 @@ export function captureOutput() {
   return {
     lines,
     text: () => lines.join(''),
+    /** The structured (JSON) log lines written so far, parsed; other output is skipped. */
+    records: () =>
+      lines
+        .join('')
+        .split('\n')
+        .filter((line) => line.trimStart().startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
     restore: () => spies.forEach((spy) => spy.mockRestore()),
   };
 }

@@ -1,0 +1,132 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { sweep, SWEEP_DEFAULTS, type SweepReport, type SweepSettings } from '../../functions/lib/reprovision.ts';
+import { EXIT, printJson, table, UsageError, type CommandContext, type Io } from '../output.ts';
+import { checkStateMachineArn, ONBOARDING, REPROVISION, SERVICE, withCommonOptions, withSession, type TargetOptions } from '../target.ts';
+
+/** The serverless.yml `managedPath` every stage uses unless its params say otherwise. */
+const DEFAULT_MANAGED_PATH = '/onboarding/';
+// IAM's rules for a path and a tag value.
+const IAM_PATH = /^\/([\u0021-\u007E]*\/)?$/;
+const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$/u;
+
+interface ReprovisionOptions extends TargetOptions {
+  dryRun?: boolean;
+  // Commander fills these in with the defaults.
+  unusedPasswordDays: number;
+  maxPasswordResets: number;
+  concurrency: number;
+  managedPath?: string;
+  managedBy?: string;
+  onboardingStateMachineArn?: string;
+}
+
+/** A whole number in [min, max], or commander reports the flag as bad input (exit 2). */
+function wholeNumber(min: number, max: number) {
+  return (value: string): number => {
+    const n = /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+export function register(program: Command, ctx: CommandContext): void {
+  const command = program
+    .command('reprovision')
+    .description(
+      'sweep the managed users now, as the schedule does: restart unfinished onboardings, reset and re-send passwords never used',
+    )
+    .option('--dry-run', 'report what would be done; start nothing and change nothing')
+    .option('--unused-password-days <n>', 'reset a temporary password unused this many days', wholeNumber(1, 365), SWEEP_DEFAULTS.unusedPasswordDays)
+    .option('--max-password-resets <k>', 'resets of one password before console access is removed instead', wholeNumber(0, 100), SWEEP_DEFAULTS.maxPasswordResets)
+    .option('--concurrency <c>', 'users handled at the same time', wholeNumber(1, 50), SWEEP_DEFAULTS.concurrency)
+    .option('--managed-path <path>', `IAM path of the users the workflow manages (default: ${DEFAULT_MANAGED_PATH})`)
+    .option('--managed-by <value>', `the stage's onboarding:managed-by tag value (default: ${SERVICE}-<stage>)`)
+    .addOption(
+      new Option('--onboarding-state-machine-arn <arn>', `onboarding state machine ARN (default: $${ONBOARDING.env})`).conflicts(['stage']),
+    );
+  // --state-machine-arn names the reprovision state machine: the one this command is about.
+  withCommonOptions(command, REPROVISION).action(async (options: ReprovisionOptions) => ctx.exit(await reprovision(ctx.io, options)));
+}
+
+/** Which users are ours, from the flags: checked before anything is sent to AWS. */
+function ownership(options: ReprovisionOptions): { managedPath: string; managedBy: string } {
+  const managedPath = options.managedPath ?? DEFAULT_MANAGED_PATH;
+  if (!IAM_PATH.test(managedPath) || managedPath.length > 512) {
+    throw new UsageError(`--managed-path: ${JSON.stringify(managedPath)} is not an IAM path (like /onboarding/: starts and ends with "/", at most 512 characters)`);
+  }
+  const stage = options.local ? 'local' : options.stage;
+  const managedBy = options.managedBy ?? (stage && `${SERVICE}-${stage}`);
+  if (managedBy === undefined) {
+    throw new UsageError(`which deployment's users? Pass --stage <stage> or --local, or --managed-by <value> (the stage's managedBy, ${SERVICE}-<stage>)`);
+  }
+  if (!TAG_VALUE.test(managedBy)) {
+    throw new UsageError(`--managed-by: ${JSON.stringify(managedBy)} is not an IAM tag value (1-256 letters, digits, spaces and _.:/=+-@)`);
+  }
+  return { managedPath, managedBy };
+}
+
+async function reprovision(io: Io, options: ReprovisionOptions): Promise<number> {
+  return withSession(
+    io,
+    options,
+    async (session) => {
+      if (options.onboardingStateMachineArn !== undefined) {
+        checkStateMachineArn('--onboarding-state-machine-arn', options.onboardingStateMachineArn);
+      }
+      const owned = ownership(options);
+      const reprovisionStateMachineArn = await session.stateMachineArn();
+      const onboardingStateMachineArn = options.onboardingStateMachineArn ?? (await session.stateMachineArn(ONBOARDING));
+      const settings: SweepSettings = {
+        ...SWEEP_DEFAULTS,
+        ...owned,
+        onboardingStateMachineArn,
+        reprovisionStateMachineArn,
+        unusedPasswordDays: options.unusedPasswordDays,
+        maxPasswordResets: options.maxPasswordResets,
+        concurrency: options.concurrency,
+      };
+      const clients = { iam: await session.iam(reprovisionStateMachineArn), sfn: await session.sfn(reprovisionStateMachineArn) };
+
+      const report = await sweep(clients, settings, { dryRun: options.dryRun ?? false });
+
+      if (options.json) printJson(io, report);
+      else io.stdout(reportText(report, settings));
+      return report.outcomes.error > 0 ? EXIT.failed : EXIT.ok;
+    },
+    REPROVISION,
+  );
+}
+
+function counts(record: Record<string, number>): string {
+  const shown = Object.entries(record).filter(([, n]) => n > 0);
+  return shown.length === 0 ? 'none' : shown.map(([key, n]) => `${n} ${key}`).join(', ');
+}
+
+function reportText(report: SweepReport, settings: SweepSettings): string {
+  const scope = `users under ${settings.managedPath} tagged onboarding:managed-by=${settings.managedBy}`;
+  const lines: string[] = [];
+  if (report.dryRun) lines.push(`Dry run: ${scope} (nothing will be changed)\n`);
+  else lines.push(`Sweeping ${scope}\n`);
+
+  if (report.users.length === 0) {
+    lines.push('No users found.\n');
+  } else {
+    lines.push(
+      table(
+        ['USER', 'ACTION', 'REASON', 'OUTCOME', 'EXECUTION'],
+        report.users.map((u) => [u.userName, u.action, u.reason, u.outcome, u.executionName]),
+      ),
+    );
+    for (const user of report.users.filter((u) => u.detail !== undefined)) lines.push(`  ${user.userName}: ${user.outcome}: ${user.detail}\n`);
+  }
+
+  lines.push(`Scanned ${report.scanned} users; actions: ${counts({ ...report.actions, none: 0 })}; outcomes: ${counts(report.outcomes)}\n`);
+  if (report.dryRun) {
+    const next = report.outcomes.planned > 0 ? ' Run without --dry-run to start the planned executions.' : '';
+    lines.push(`Dry run: nothing was changed (no execution started, nothing written to IAM).${next}\n`);
+  }
+  if (report.outcomes.error > 0) {
+    lines.push(`${report.outcomes.error} users could not be handled (see above); the next sweep tries them again.\n`);
+  }
+  return lines.join('');
+}

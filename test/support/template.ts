@@ -1,0 +1,177 @@
+/**
+ * Reading the CloudFormation template `serverless package` generates: resources, each
+ * function's role and what it allows, and every policy document in the stack. Used by the
+ * packaging tests (least privilege) and by suites that assert per-function permissions.
+ */
+import { readFileSync } from 'node:fs';
+
+export interface TemplateResource {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  DependsOn?: string | string[];
+}
+
+export interface Template {
+  Resources: Record<string, TemplateResource>;
+  Outputs?: Record<string, unknown>;
+}
+
+export interface PolicyStatement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Principal?: unknown;
+  Action?: string | string[];
+  NotAction?: string | string[];
+  Resource?: unknown;
+  NotResource?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+export interface PolicyDocumentRef {
+  /** Where the document is: `<logical id>` or `<logical id>/<policy name>`. */
+  where: string;
+  /** Identity policies (roles, IAM policies) or resource policies (key, bucket policies). */
+  kind: 'identity' | 'resource';
+  statements: PolicyStatement[];
+}
+
+export function readTemplate(file: string): Template {
+  return JSON.parse(readFileSync(file, 'utf8')) as Template;
+}
+
+export function asList<T>(value: T | T[] | undefined): T[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/** The resources of one type, by logical id. */
+export function resourcesOfType(template: Template, type: string): Array<[string, TemplateResource]> {
+  return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+}
+
+/**
+ * A CloudFormation value as readable text: `Fn::Sub` templates as written, `!GetAtt X.Arn`,
+ * `!Ref X`, `Fn::Join` joined. Enough to compare ARNs without deploying.
+ */
+export function render(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') {
+    const v = value as Record<string, unknown>;
+    if ('Fn::Sub' in v) return render(Array.isArray(v['Fn::Sub']) ? v['Fn::Sub'][0] : v['Fn::Sub']);
+    if ('Fn::GetAtt' in v) return `!GetAtt ${asList(v['Fn::GetAtt'] as string | string[]).join('.')}`;
+    if ('Ref' in v) return `!Ref ${String(v.Ref)}`;
+    if ('Fn::Join' in v) {
+      const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
+      return parts.map(render).join(separator);
+    }
+  }
+  return JSON.stringify(value);
+}
+
+export function actionsOf(statement: PolicyStatement): string[] {
+  return asList(statement.Action);
+}
+
+/** The statement's resources, rendered (see {@link render}). */
+export function resourcesOf(statement: PolicyStatement): string[] {
+  return asList(statement.Resource).map(render);
+}
+
+function inlinePolicies(logicalId: string, resource: TemplateResource): PolicyDocumentRef[] {
+  const policies = asList(resource.Properties?.Policies as Array<{ PolicyName: unknown; PolicyDocument: { Statement: unknown } }>);
+  return policies.map((policy) => ({
+    where: `${logicalId}/${render(policy.PolicyName)}`,
+    kind: 'identity',
+    statements: asList(policy.PolicyDocument.Statement as PolicyStatement | PolicyStatement[]),
+  }));
+}
+
+/** Every policy document in the stack: role and IAM policies, key and bucket policies. */
+export function policyDocuments(template: Template): PolicyDocumentRef[] {
+  const documents: PolicyDocumentRef[] = [];
+  for (const [logicalId, resource] of Object.entries(template.Resources)) {
+    const properties = resource.Properties ?? {};
+    switch (resource.Type) {
+      case 'AWS::IAM::Role':
+        documents.push(...inlinePolicies(logicalId, resource));
+        break;
+      case 'AWS::IAM::Policy':
+      case 'AWS::IAM::ManagedPolicy':
+        documents.push({
+          where: logicalId,
+          kind: 'identity',
+          statements: asList((properties.PolicyDocument as { Statement: PolicyStatement | PolicyStatement[] }).Statement),
+        });
+        break;
+      case 'AWS::KMS::Key':
+        documents.push({ where: logicalId, kind: 'resource', statements: asList((properties.KeyPolicy as { Statement: PolicyStatement[] }).Statement) });
+        break;
+      case 'AWS::S3::BucketPolicy':
+      case 'AWS::SQS::QueuePolicy':
+      case 'AWS::SNS::TopicPolicy':
+        documents.push({
+          where: logicalId,
+          kind: 'resource',
+          statements: asList((properties.PolicyDocument as { Statement: PolicyStatement[] }).Statement),
+        });
+        break;
+      default:
+    }
+  }
+  return documents;
+}
+
+export interface LambdaFunctionRef {
+  logicalId: string;
+  properties: Record<string, unknown>;
+}
+
+/**
+ * The Lambda functions, by their serverless.yml key. The Framework names a function's resource
+ * `<Key>LambdaFunction`, with the key's first letter upper-cased and `-`/`_` spelt `Dash`/`Underscore`.
+ */
+export function lambdaFunctions(template: Template): Record<string, LambdaFunctionRef> {
+  const functions: Record<string, LambdaFunctionRef> = {};
+  for (const [logicalId, resource] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+    const normalized = logicalId.replace(/LambdaFunction$/, '').replace(/Dash/g, '-').replace(/Underscore/g, '_');
+    const key = normalized.charAt(0).toLowerCase() + normalized.slice(1);
+    functions[key] = { logicalId, properties: resource.Properties ?? {} };
+  }
+  return functions;
+}
+
+function lambdaFunction(template: Template, functionKey: string): LambdaFunctionRef {
+  const fn = lambdaFunctions(template)[functionKey];
+  if (!fn) throw new Error(`The template has no function "${functionKey}"`);
+  return fn;
+}
+
+/** The logical id of the role a function runs with. */
+export function roleOf(template: Template, functionKey: string): string {
+  const role = lambdaFunction(template, functionKey).properties.Role as { 'Fn::GetAtt': [string, string] };
+  return role['Fn::GetAtt'][0];
+}
+
+/** The statements of the role a function runs with. */
+export function functionStatements(template: Template, functionKey: string): PolicyStatement[] {
+  const roleId = roleOf(template, functionKey);
+  return inlinePolicies(roleId, template.Resources[roleId]!).flatMap((document) => document.statements);
+}
+
+/**
+ * The actions a function's role allows, sorted; CloudWatch Logs actions (every function has
+ * them, for its own log group) are left out unless asked for.
+ */
+export function functionActions(template: Template, functionKey: string, options: { includeLogs?: boolean } = {}): string[] {
+  const actions = functionStatements(template, functionKey)
+    .filter((statement) => statement.Effect === 'Allow')
+    .flatMap(actionsOf)
+    .filter((action) => options.includeLogs || !action.startsWith('logs:'));
+  return [...new Set(actions)].sort();
+}
+
+/** A function's environment variables as deployed (CloudFormation values rendered). */
+export function functionEnvironment(template: Template, functionKey: string): Record<string, string> {
+  const variables = (lambdaFunction(template, functionKey).properties.Environment as { Variables?: Record<string, unknown> } | undefined)
+    ?.Variables;
+  return Object.fromEntries(Object.entries(variables ?? {}).map(([name, value]) => [name, render(value)]));
+}

@@ -1,0 +1,188 @@
+import {
+  CreateLoginProfileCommand,
+  EntityAlreadyExistsException,
+  GetAccountPasswordPolicyCommand,
+  IAMClient,
+  TagUserCommand,
+} from '@aws-sdk/client-iam';
+import { EncryptCommand, KMSInternalException } from '@aws-sdk/client-kms';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { iamClient, kmsClient } from '../../functions/lib/clients.ts';
+import { openSecret } from '../../functions/lib/envelope.ts';
+import { createLoginProfile, redact } from '../../functions/lib/login-profile.ts';
+import { fakeAws, type FakeAws } from '../support/aws-fakes.ts';
+import { TEST_ENV } from '../support/env.ts';
+import { expectNoSecrets, passwordsSent } from '../support/secrets.ts';
+
+const request = { userName: 'bob.builder', executionId: 'arn:aws:states:us-east-1:123456789012:execution:onboarding:run-1' };
+const settings = { kmsKeyId: TEST_ENV.KMS_KEY_ID, passwordLength: 20 };
+const now = new Date('2025-03-01T09:00:00.000Z');
+
+let aws: FakeAws;
+beforeEach(() => {
+  aws = fakeAws();
+});
+afterEach(() => aws.reset());
+
+const clients = () => ({ iam: iamClient(), kms: kmsClient() });
+
+describe('createLoginProfile', () => {
+  it('creates a reset-required login profile and returns only the sealed password', async () => {
+    const result = await createLoginProfile(clients(), request, settings, now);
+
+    expect(aws.iam).toHaveReceivedCommandExactlyOnceWith(CreateLoginProfileCommand, {
+      UserName: 'bob.builder',
+      PasswordResetRequired: true,
+    });
+    const [password] = passwordsSent(aws.iam);
+    expect(password).toHaveLength(20);
+    expect(result).toEqual({
+      status: 'CREATED',
+      sealedPassword: expect.any(String),
+      passwordIssuedAt: '2025-03-01T09:00:00.000Z',
+      issuedAtTagged: true,
+    });
+    expectNoSecrets([password!], { result });
+    // The sealed password opens, for this user and execution, to the password IAM was given.
+    if (result.status !== 'CREATED') throw new Error('expected CREATED');
+    await expect(openSecret(kmsClient(), settings.kmsKeyId, result.sealedPassword, request)).resolves.toBe(password);
+  });
+
+  it('raises the length to the account policy minimum', async () => {
+    aws.iam.on(GetAccountPasswordPolicyCommand).resolves({ PasswordPolicy: { MinimumPasswordLength: 32 } });
+    await createLoginProfile(clients(), request, settings, now);
+    expect(passwordsSent(aws.iam)[0]).toHaveLength(32);
+  });
+
+  it('tags when the password was issued', async () => {
+    await createLoginProfile(clients(), request, settings, now);
+    expect(aws.iam).toHaveReceivedCommandExactlyOnceWith(TagUserCommand, {
+      UserName: 'bob.builder',
+      Tags: [{ Key: 'onboarding:password-issued-at', Value: '2025-03-01T09:00:00.000Z' }],
+    });
+  });
+
+  it('seals before IAM sees the password: if KMS fails, no login profile is created', async () => {
+    aws.kms.on(EncryptCommand).rejects(new KMSInternalException({ message: 'internal', $metadata: { httpStatusCode: 500 } }));
+
+    await expect(createLoginProfile(clients(), request, settings, now)).rejects.toMatchObject({ name: 'KMSInternalException' });
+    expect(aws.iam).toHaveReceivedCommandTimes(CreateLoginProfileCommand, 0);
+    expect(aws.iam).toHaveReceivedCommandTimes(TagUserCommand, 0);
+  });
+
+  it('answers ALREADY_PROVISIONED, with no password and no tag, when the login profile exists', async () => {
+    aws.iam.on(CreateLoginProfileCommand).rejects(
+      new EntityAlreadyExistsException({ message: 'Login Profile for user bob.builder already exists.', $metadata: { httpStatusCode: 409 } }),
+    );
+
+    await expect(createLoginProfile(clients(), request, settings, now)).resolves.toEqual({ status: 'ALREADY_PROVISIONED' });
+    expect(aws.iam).toHaveReceivedCommandTimes(TagUserCommand, 0);
+  });
+
+  it('still returns the sealed password when only the issued-at tag fails (a retry would never send it)', async () => {
+    aws.iam.on(TagUserCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }));
+
+    const result = await createLoginProfile(clients(), request, settings, now);
+
+    expect(result).toMatchObject({ status: 'CREATED', sealedPassword: expect.any(String), issuedAtTagged: false });
+  });
+
+  it('lets a transient IAM error through with its name, so the state machine retries it', async () => {
+    aws.iam.on(CreateLoginProfileCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }));
+    await expect(createLoginProfile(clients(), request, settings, now)).rejects.toMatchObject({
+      name: 'Throttling',
+      message: 'Rate exceeded',
+    });
+  });
+});
+
+describe('createLoginProfile: an IAM error that echoes the password', () => {
+  /**
+   * A real IAM client whose HTTP layer answers CreateLoginProfile with an error quoting the
+   * password it was sent: the error goes through the SDK's own deserializer, so it has every
+   * field a real one has (`Error.Message`, `Code`, `RequestId`, ...).
+   */
+  function echoingIam(): IAMClient {
+    const xml = (code: string, message: string) =>
+      `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>${code}</Code>` +
+      `<Message>${message}</Message></Error><RequestId>req-1</RequestId></ErrorResponse>`;
+    return new IAMClient({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+      requestHandler: {
+        handle: async (httpRequest: { body: string }) => {
+          const form = new URLSearchParams(httpRequest.body);
+          const body =
+            form.get('Action') === 'GetAccountPasswordPolicy'
+              ? { status: 404, xml: xml('NoSuchEntity', 'The Password Policy with domain name 123456789012 cannot be found.') }
+              : { status: 400, xml: xml('PasswordPolicyViolation', `Password ${form.get('Password')} does not conform to the policy`) };
+          return {
+            response: { statusCode: body.status, headers: { 'content-type': 'text/xml' }, body: new TextEncoder().encode(body.xml) },
+          };
+        },
+      } as never,
+    });
+  }
+
+  beforeEach(() => aws.iam.restore()); // this test's IAM client is real, with a fake HTTP layer
+
+  it('is rethrown with the same name and without the password anywhere in it', async () => {
+    const iam = echoingIam();
+    const sent: string[] = [];
+    iam.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { Password?: string };
+        if (input.Password) sent.push(input.Password);
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+
+    const error = await createLoginProfile({ iam, kms: kmsClient() }, request, settings, now).then(
+      () => {
+        throw new Error('expected a failure');
+      },
+      (e: unknown) => e as Error,
+    );
+
+    expect(sent).toHaveLength(1);
+    expect(error.name).toBe('PasswordPolicyViolationException');
+    expect(error.message).toBe('Password ******** does not conform to the policy');
+    // What the Lambda runtime reports and logs: the message, the stack, every enumerable field.
+    expectNoSecrets(sent, {
+      message: error.message,
+      stack: error.stack,
+      fields: JSON.stringify(error),
+      ownProperties: Object.getOwnPropertyNames(error).map((key) => String((error as unknown as Record<string, unknown>)[key])),
+    });
+  });
+});
+
+describe('redact', () => {
+  it('returns an error that does not mention the secret unchanged', () => {
+    const error = Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } });
+    expect(redact(error, 'Secret-1')).toBe(error);
+  });
+
+  it('masks the secret in message and stack, keeps the name, drops the fields that repeat it', () => {
+    const error = Object.assign(new Error('bad password Secret-1'), {
+      name: 'PasswordPolicyViolationException',
+      Error: { Message: 'bad password Secret-1' },
+    });
+    const clean = redact(error, 'Secret-1') as Error;
+    expect(clean.name).toBe('PasswordPolicyViolationException');
+    expect(clean.message).toBe('bad password ********');
+    expect(clean.stack).not.toContain('Secret-1');
+    expect(JSON.stringify(clean)).not.toContain('Secret-1');
+  });
+
+  it('catches a secret that is only in an extra field', () => {
+    const error = Object.assign(new Error('rejected'), { detail: { echoed: 'Secret-1' } });
+    expect(JSON.stringify(redact(error, 'Secret-1'))).not.toContain('Secret-1');
+  });
+
+  it('leaves things that are not errors alone', () => {
+    expect(redact('Secret-1', 'Secret-1')).toBe('Secret-1');
+  });
+});

@@ -1,0 +1,210 @@
+import {
+  AddUserToGroupCommand,
+  AttachUserPolicyCommand,
+  CreateUserCommand,
+  EntityAlreadyExistsException,
+  GetAccountPasswordPolicyCommand,
+  GetGroupCommand,
+  GetUserCommand,
+} from '@aws-sdk/client-iam';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { iamClient } from '../../functions/lib/clients.ts';
+import { GroupNotFound, UserNameConflict } from '../../functions/lib/errors.ts';
+import type { Hire } from '../../functions/lib/hire.ts';
+import { provisionUser, type ProvisionSettings } from '../../functions/lib/provision-user.ts';
+import { fakeAws, iamWrites, managedUser, noSuchEntity, type FakeAws } from '../support/aws-fakes.ts';
+import { TEST_ENV } from '../support/env.ts';
+
+const hire: Hire = {
+  employeeId: 'E-1001',
+  firstName: 'Bob',
+  lastName: 'Builder',
+  email: 'bob.builder@example.com',
+  userName: 'bob.builder',
+  groups: ['developers', 'on-call'],
+};
+const settings: ProvisionSettings = { managedPath: TEST_ENV.MANAGED_PATH, managedBy: TEST_ENV.MANAGED_BY };
+const now = new Date('2025-03-01T09:00:00.000Z');
+const alreadyExists = () =>
+  new EntityAlreadyExistsException({ message: 'User with name bob.builder already exists.', $metadata: { httpStatusCode: 409 } });
+
+let aws: FakeAws;
+beforeEach(() => {
+  aws = fakeAws({ groups: ['developers', 'on-call'] });
+});
+afterEach(() => aws.reset());
+
+const createUserInput = () => aws.iam.commandCalls(CreateUserCommand)[0]!.args[0].input;
+const commandNames = () => aws.iam.calls().map((c) => (c.args[0] as object).constructor.name);
+
+describe('provisionUser: a new hire', () => {
+  it('creates the user under the managed path with the ownership and hire tags', async () => {
+    const user = await provisionUser(iamClient(), hire, settings, now);
+
+    expect(user).toEqual({
+      userName: 'bob.builder',
+      arn: 'arn:aws:iam::123456789012:user/onboarding/bob.builder',
+      path: '/onboarding/',
+      groups: ['developers', 'on-call'],
+      created: true,
+    });
+    const input = createUserInput();
+    expect(input.UserName).toBe('bob.builder');
+    expect(input.Path).toBe('/onboarding/');
+    expect(input.PermissionsBoundary).toBeUndefined();
+    expect(input.Tags).toEqual([
+      { Key: 'onboarding:managed-by', Value: TEST_ENV.MANAGED_BY },
+      { Key: 'onboarding:employee-id', Value: 'E-1001' },
+      { Key: 'onboarding:status', Value: 'in-progress' },
+      { Key: 'onboarding:updated-at', Value: '2025-03-01T09:00:00.000Z' },
+      { Key: 'onboarding:first-name', Value: 'Bob' },
+      { Key: 'onboarding:last-name', Value: 'Builder' },
+      { Key: 'onboarding:email', Value: 'bob.builder@example.com' },
+    ]);
+  });
+
+  it('sets the permissions boundary when one is configured', async () => {
+    const boundary = 'arn:aws:iam::123456789012:policy/new-hire-boundary';
+    await provisionUser(iamClient(), hire, { ...settings, permissionsBoundaryArn: boundary }, now);
+    expect(createUserInput().PermissionsBoundary).toBe(boundary);
+  });
+
+  it('adds the user to each group', async () => {
+    await provisionUser(iamClient(), hire, settings, now);
+    expect(aws.iam).toHaveReceivedCommandTimes(AddUserToGroupCommand, 2);
+    expect(aws.iam).toHaveReceivedCommandWith(AddUserToGroupCommand, { GroupName: 'developers', UserName: 'bob.builder' });
+    expect(aws.iam).toHaveReceivedCommandWith(AddUserToGroupCommand, { GroupName: 'on-call', UserName: 'bob.builder' });
+  });
+
+  it('checks every group before it writes anything', async () => {
+    await provisionUser(iamClient(), hire, settings, now);
+    const names = commandNames();
+    const lastCheck = names.lastIndexOf('GetGroupCommand');
+    const firstWrite = names.findIndex((name) => !/^(Get|List)/.test(name));
+    expect(lastCheck).toBeLessThan(firstWrite);
+  });
+
+  it('fails with GroupNotFound, naming the group, and writes nothing when a group is missing', async () => {
+    const failure = provisionUser(iamClient(), { ...hire, groups: ['developers', 'no-such-group'] }, settings, now);
+    await expect(failure).rejects.toBeInstanceOf(GroupNotFound);
+    await expect(failure).rejects.toThrow('Group "no-such-group" does not exist');
+    expect(iamWrites(aws.iam)).toEqual([]);
+  });
+
+  it('lets a throttled group check through (retried by the state machine), with no write', async () => {
+    aws.iam.on(GetGroupCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }));
+    await expect(provisionUser(iamClient(), hire, settings, now)).rejects.toMatchObject({ name: 'Throttling' });
+    expect(iamWrites(aws.iam)).toEqual([]);
+  });
+
+  it('creates a user with no groups', async () => {
+    await provisionUser(iamClient(), { ...hire, groups: [] }, settings, now);
+    expect(aws.iam).toHaveReceivedCommandTimes(GetGroupCommand, 0);
+    expect(aws.iam).toHaveReceivedCommandTimes(AddUserToGroupCommand, 0);
+    expect(aws.iam).toHaveReceivedCommandTimes(CreateUserCommand, 1);
+  });
+});
+
+describe('provisionUser: the right to change the password', () => {
+  it('attaches IAMUserChangePassword when the account has no password policy', async () => {
+    await provisionUser(iamClient(), hire, settings, now);
+    expect(aws.iam).toHaveReceivedCommandExactlyOnceWith(AttachUserPolicyCommand, {
+      UserName: 'bob.builder',
+      PolicyArn: 'arn:aws:iam::aws:policy/IAMUserChangePassword',
+    });
+  });
+
+  it('attaches it when the policy does not let users change their password', async () => {
+    aws.iam.on(GetAccountPasswordPolicyCommand).resolves({ PasswordPolicy: { AllowUsersToChangePassword: false } });
+    await provisionUser(iamClient(), hire, settings, now);
+    expect(aws.iam).toHaveReceivedCommandTimes(AttachUserPolicyCommand, 1);
+  });
+
+  it('does not attach it when the account policy already lets users change their password', async () => {
+    aws.iam.on(GetAccountPasswordPolicyCommand).resolves({ PasswordPolicy: { AllowUsersToChangePassword: true } });
+    await provisionUser(iamClient(), hire, settings, now);
+    expect(aws.iam).toHaveReceivedCommandTimes(AttachUserPolicyCommand, 0);
+  });
+
+  it("uses the user's partition for the AWS managed policy", async () => {
+    aws.iam.on(GetUserCommand).resolves({ User: managedUser({ partition: 'aws-us-gov' }) });
+    await provisionUser(iamClient(), hire, settings, now);
+    expect(aws.iam).toHaveReceivedCommandWith(AttachUserPolicyCommand, {
+      PolicyArn: 'arn:aws-us-gov:iam::aws:policy/IAMUserChangePassword',
+    });
+  });
+});
+
+describe('provisionUser: tags', () => {
+  it('leaves the email tag out when the address would not survive as a tag value', async () => {
+    await provisionUser(iamClient(), { ...hire, email: "o'brien@example.com" }, settings, now);
+    const keys = createUserInput().Tags!.map((t) => t.Key);
+    expect(keys).not.toContain('onboarding:email');
+    expect(keys).toContain('onboarding:employee-id');
+  });
+
+  it('stores names with characters tags cannot hold replaced by spaces', async () => {
+    await provisionUser(iamClient(), { ...hire, firstName: "D'Arcy", lastName: 'Ñúñez (Jr.)' }, settings, now);
+    const tags = Object.fromEntries(createUserInput().Tags!.map((t) => [t.Key, t.Value]));
+    expect(tags['onboarding:first-name']).toBe('D Arcy');
+    expect(tags['onboarding:last-name']).toBe('Ñúñez  Jr. ');
+  });
+});
+
+describe('provisionUser: an existing user', () => {
+  it('adopts the user it created before for the same employee, without CreateUser', async () => {
+    aws.iam.on(GetUserCommand).resolves({ User: managedUser() });
+
+    const user = await provisionUser(iamClient(), hire, settings, now);
+
+    expect(user).toMatchObject({ created: false, arn: 'arn:aws:iam::123456789012:user/onboarding/bob.builder', path: '/onboarding/' });
+    expect(aws.iam).toHaveReceivedCommandTimes(CreateUserCommand, 0);
+    // Group membership and the change-password right are made sure of again (both idempotent).
+    expect(aws.iam).toHaveReceivedCommandTimes(AddUserToGroupCommand, 2);
+    expect(aws.iam).toHaveReceivedCommandTimes(AttachUserPolicyCommand, 1);
+  });
+
+  it.each([
+    ['outside the managed path', managedUser({ path: '/' })],
+    ['under the path but without the managed-by tag', managedUser({ tags: [{ Key: 'onboarding:employee-id', Value: 'E-1001' }] })],
+    ['managed by another deployment', managedUser({ managedBy: 'iam-onboarding-other' })],
+    ['managed for another employee', managedUser({ employeeId: 'E-9999' })],
+    ['with no tags at all', managedUser({ tags: [] })],
+  ])('refuses a user %s with UserNameConflict and writes nothing', async (_case, existing) => {
+    aws.iam.on(GetUserCommand).resolves({ User: existing });
+
+    const failure = provisionUser(iamClient(), hire, settings, now);
+
+    await expect(failure).rejects.toBeInstanceOf(UserNameConflict);
+    await expect(failure).rejects.toMatchObject({ name: 'UserNameConflict' });
+    await expect(failure).rejects.toThrow('User "bob.builder" already exists and is not managed by this workflow');
+    expect(iamWrites(aws.iam)).toEqual([]);
+  });
+});
+
+describe('provisionUser: a concurrent delivery creates the user first (EntityAlreadyExists)', () => {
+  it('adopts the user when the winner created it for the same employee', async () => {
+    aws.iam.on(GetUserCommand).rejectsOnce(noSuchEntity()).resolves({ User: managedUser() });
+    aws.iam.on(CreateUserCommand).rejects(alreadyExists());
+
+    const user = await provisionUser(iamClient(), hire, settings, now);
+
+    expect(user).toMatchObject({ created: false, arn: 'arn:aws:iam::123456789012:user/onboarding/bob.builder' });
+    expect(aws.iam).toHaveReceivedCommandTimes(GetUserCommand, 2);
+    expect(aws.iam).toHaveReceivedCommandTimes(AddUserToGroupCommand, 2);
+  });
+
+  it('fails with UserNameConflict, with no further write, when the user that appeared is not ours', async () => {
+    aws.iam.on(GetUserCommand).rejectsOnce(noSuchEntity()).resolves({ User: managedUser({ path: '/' }) });
+    aws.iam.on(CreateUserCommand).rejects(alreadyExists());
+
+    await expect(provisionUser(iamClient(), hire, settings, now)).rejects.toBeInstanceOf(UserNameConflict);
+    expect(iamWrites(aws.iam)).toEqual(['CreateUserCommand']);
+  });
+
+  it('fails with UserNameConflict when the user vanished again before it could be read', async () => {
+    aws.iam.on(CreateUserCommand).rejects(alreadyExists());
+    await expect(provisionUser(iamClient(), hire, settings, now)).rejects.toBeInstanceOf(UserNameConflict);
+    expect(iamWrites(aws.iam)).toEqual(['CreateUserCommand']);
+  });
+});

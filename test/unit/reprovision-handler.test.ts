@@ -1,0 +1,84 @@
+import { GetUserCommand } from '@aws-sdk/client-iam';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { handler } from '../../functions/reprovision/sweep/handler.ts';
+import { lambdaContext } from '../../local/workflow.ts';
+import { fakeAws, iamWrites, type FakeAws } from '../support/aws-fakes.ts';
+import { captureOutput } from '../support/capture.ts';
+import { applyTestEnv } from '../support/env.ts';
+import { fakeDirectory, fakeStepFunctions, onboardedUser } from '../support/iam-directory.ts';
+
+const ONBOARDING = 'arn:aws:states:us-east-1:123456789012:stateMachine:onboarding';
+const REPROVISION = 'arn:aws:states:us-east-1:123456789012:stateMachine:reprovision';
+
+let aws: FakeAws;
+let steps: ReturnType<typeof fakeStepFunctions>;
+let output: ReturnType<typeof captureOutput>;
+
+beforeAll(() => {
+  applyTestEnv();
+  Object.assign(process.env, {
+    ONBOARDING_STATE_MACHINE_ARN: ONBOARDING,
+    REPROVISION_STATE_MACHINE_ARN: REPROVISION,
+    UNUSED_PASSWORD_DAYS: '7',
+    MAX_PASSWORD_RESETS: '3',
+    REPROVISION_CONCURRENCY: '2',
+  });
+});
+beforeEach(() => {
+  aws = fakeAws();
+  steps = fakeStepFunctions();
+  output = captureOutput();
+  const now = new Date();
+  fakeDirectory(aws.iam, [onboardedUser('ann', { now, issuedDaysAgo: 30 }), onboardedUser('fine', { now })]);
+});
+afterEach(() => {
+  output.restore();
+  aws.reset();
+  steps.reset();
+});
+
+const invoke = (event: unknown) => handler(event, lambdaContext('reprovisionSweep'));
+
+describe('reprovision sweep handler', () => {
+  it('runs the sweep from the schedule and logs what it did, per user and in total', async () => {
+    const report = await invoke({ dryRun: false });
+
+    expect(report.outcomes).toMatchObject({ started: 1, untouched: 1 });
+    expect(steps.sfn).toHaveReceivedCommandWith(StartExecutionCommand, { stateMachineArn: REPROVISION });
+    const records = output.records();
+    expect(records).toContainEqual(expect.objectContaining({ message: 'user reprovisioned', userName: 'ann', action: 'reset-password' }));
+    expect(records).toContainEqual(
+      expect.objectContaining({ message: 'sweep finished', scanned: 2, outcomes: expect.objectContaining({ started: 1 }) }),
+    );
+  });
+
+  it('ignores the fields of a raw scheduled event', async () => {
+    const report = await invoke({ version: '0', 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} });
+    expect(report.dryRun).toBe(false);
+  });
+
+  it('makes no write call on {"dryRun": true}', async () => {
+    const report = await invoke({ dryRun: true });
+
+    expect(report.outcomes.planned).toBe(1);
+    expect(steps.sfn.calls()).toHaveLength(0);
+    expect(iamWrites(aws.iam)).toEqual([]);
+  });
+
+  it('rejects a malformed input naming the field, before any call', async () => {
+    await expect(invoke({ dryRun: 'yes' })).rejects.toMatchObject({
+      name: 'InvalidReprovisionRequest',
+      message: expect.stringContaining('dryRun'),
+    });
+    expect(aws.iam.calls()).toHaveLength(0);
+  });
+
+  it('fails the invocation after handling the others when some users could not be handled', async () => {
+    aws.iam.on(GetUserCommand, { UserName: 'fine' }).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: {} }));
+
+    await expect(invoke({})).rejects.toMatchObject({ name: 'SweepIncomplete', message: expect.stringContaining('1 of 2') });
+    expect(steps.sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+    expect(output.records()).toContainEqual(expect.objectContaining({ level: 'ERROR', message: 'user not handled', userName: 'fine' }));
+  });
+});
