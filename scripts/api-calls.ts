@@ -1,0 +1,53 @@
+/**
+ * API-call benchmark: runs one onboarding of a new hire (one group) through the real state
+ * machine and the real handlers, with AWS answered by aws-sdk-client-mock, and prints how many
+ * calls it makes to each AWS API and how many state transitions Step Functions would bill.
+ * Then the same for a repeated event (the hire already onboarded). Figures only; run with
+ * `npm run bench:calls`.
+ */
+import '../local/polyfills.ts';
+import { CreateLoginProfileCommand, EntityAlreadyExistsException, GetUserCommand } from '@aws-sdk/client-iam';
+import { instantRetries, loadDefinition, resolveTaskHandlers, runExecution } from '../local/workflow.ts';
+import { fakeAws, managedUser } from '../test/support/aws-fakes.ts';
+import { applyTestEnv } from '../test/support/env.ts';
+
+const hire = { employeeId: 'E-1', firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', department: 'engineering' };
+
+function callsByApi(stubs: Record<string, { calls(): Array<{ args: unknown[] }> }>): Array<[string, number]> {
+  const counts = new Map<string, number>();
+  for (const [service, stub] of Object.entries(stubs)) {
+    for (const call of stub.calls()) {
+      const name = `${service}:${(call.args[0] as object).constructor.name.replace(/Command$/, '')}`;
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+  }
+  return [...counts.entries()];
+}
+
+async function measure(label: string, prepare: (aws: ReturnType<typeof fakeAws>) => void): Promise<void> {
+  const definition = loadDefinition('statemachines/onboarding.asl.yaml');
+  const handlers = await resolveTaskHandlers(definition);
+  const aws = fakeAws();
+  prepare(aws);
+  const result = await runExecution(definition, hire, {
+    handlers,
+    stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:onboarding',
+    executionName: label,
+    executionArn: `arn:aws:states:us-east-1:123456789012:execution:onboarding:${label}`,
+    retryIntervalOverrides: instantRetries(definition),
+  });
+  const calls = callsByApi({ iam: aws.iam, kms: aws.kms, ses: aws.ses });
+  const total = calls.reduce((sum, [, n]) => sum + n, 0);
+  const transitions = result.events.filter((e) => e.type === 'StateEntered').length;
+  aws.reset();
+  process.stdout.write(`\n${label}: ${result.status}, ${total} AWS API calls, ${transitions} state transitions\n`);
+  for (const [api, n] of calls) process.stdout.write(`  ${api.padEnd(36)} ${n}\n`);
+}
+
+applyTestEnv();
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+await measure('new hire', () => undefined);
+await measure('repeated event', (aws) => {
+  aws.iam.on(GetUserCommand).resolves({ User: managedUser({ userName: 'ada', employeeId: 'E-1' }) });
+  aws.iam.on(CreateLoginProfileCommand).rejects(new EntityAlreadyExistsException({ message: 'exists', $metadata: {} }));
+});
