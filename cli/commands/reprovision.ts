@@ -1,13 +1,14 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { sweep, SWEEP_DEFAULTS, type SweepReport, type SweepSettings } from '../../functions/lib/reprovision.ts';
-import { EXIT, printJson, table, UsageError, type CommandContext, type Io } from '../output.ts';
+import { EXIT, oneLine, printJson, table, UsageError, type CommandContext, type Io } from '../output.ts';
 import { checkStateMachineArn, ONBOARDING, REPROVISION, SERVICE, withCommonOptions, withSession, type TargetOptions } from '../target.ts';
 
 /** The serverless.yml `managedPath` every stage uses unless its params say otherwise. */
 const DEFAULT_MANAGED_PATH = '/onboarding/';
-// IAM's rules for a path and a tag value.
-const IAM_PATH = /^\/([\u0021-\u007E]*\/)?$/;
-const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$/u;
+// IAM's rules for a path and a tag value, except that of its separators only spaces are taken:
+// a line separator would be a line break in what the command prints.
+const IAM_PATH = /^\/([\u0021-\u007E]+\/)?$/;
+const TAG_VALUE = /^[\p{L}\p{Zs}\p{N}_.:/=+\-@]{1,256}$/u;
 
 interface ReprovisionOptions extends TargetOptions {
   dryRun?: boolean;
@@ -23,7 +24,7 @@ interface ReprovisionOptions extends TargetOptions {
 /** A whole number in [min, max], or commander reports the flag as bad input (exit 2). */
 function wholeNumber(min: number, max: number) {
   return (value: string): number => {
-    const n = /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
+    const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
     if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
     return n;
   };
@@ -117,7 +118,8 @@ function reportText(report: SweepReport, settings: SweepSettings): string {
         report.users.map((u) => [u.userName, u.action, u.reason, u.outcome, u.executionName]),
       ),
     );
-    for (const user of report.users.filter((u) => u.detail !== undefined)) lines.push(`  ${user.userName}: ${user.outcome}: ${user.detail}\n`);
+    // A detail quotes AWS's error message or the user's tags: one line each, whatever they hold.
+    for (const user of report.users.filter((u) => u.detail !== undefined)) lines.push(`  ${user.userName}: ${user.outcome}: ${oneLine(user.detail ?? '')}\n`);
   }
 
   lines.push(`Scanned ${report.scanned} users; actions: ${counts({ ...report.actions, none: 0 })}; outcomes: ${counts(report.outcomes)}\n`);

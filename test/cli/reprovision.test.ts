@@ -147,6 +147,15 @@ describe('onboarding reprovision', () => {
     expect(stdout).toContain('\n1 users could not be handled (see above); the next sweep tries them again.\n');
   });
 
+  it('prints an error detail on one line, whatever the message holds', async () => {
+    aws.iam.on(GetUserCommand, { UserName: 'ann' }).rejects(Object.assign(new Error('Rate\nexceeded\u001b[2J'), { name: 'Throttling', $metadata: {} }));
+
+    const { code, stdout } = await cli(['reprovision', ...OURS, '--dry-run'], { env: ENV });
+
+    expect(code).toBe(1);
+    expect(stdout).toContain('\n  ann: error: Throttling: Rate\\nexceeded\\u001b[2J\n');
+  });
+
   it.each([
     [['--unused-password-days', 'seven'], /^onboarding: option '--unused-password-days <n>' argument 'seven' is invalid\. must be a whole number from 1 to 365/],
     [['--unused-password-days', '-3'], /--unused-password-days <n>' argument '-3' is invalid/],
@@ -161,6 +170,9 @@ describe('onboarding reprovision', () => {
     [['--managed-path', '/on boarding/'], /^onboarding: --managed-path: "\/on boarding\/" is not an IAM path/],
     [['--managed-by', 'a\nb'], /^onboarding: --managed-by: "a\\nb" is not an IAM tag value/],
     [['--managed-by', ''], /^onboarding: --managed-by: "" is not an IAM tag value/],
+    // IAM would take a line separator in a tag value; the command would print it as a line break.
+    [['--managed-by', 'iam-onboarding\u2028dev'], /^onboarding: --managed-by: "iam-onboarding\\u2028dev" is not an IAM tag value/],
+    [['--managed-path', '//'], /^onboarding: --managed-path: "\/\/" is not an IAM path/],
     [['--state-machine-arn', 'reprovision'], /^onboarding: --state-machine-arn: "reprovision" is not a state machine ARN/],
     [['--onboarding-state-machine-arn', 'arn:aws:states:eu-west-1:1:x'], /^onboarding: --onboarding-state-machine-arn: ".*" is not a state machine ARN/],
     [['--region', 'Europe'], /^onboarding: --region: "Europe" is not an AWS region/],
