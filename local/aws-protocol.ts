@@ -70,7 +70,7 @@ export function parseAwsRequest(headers: IncomingHttpHeaders, url: URL, body: Bu
 export interface HttpAnswer {
   status: number;
   headers: Record<string, string>;
-  body: string;
+  body: string | Buffer;
 }
 
 const QUERY_NAMESPACES: Record<string, string> = {

@@ -3,7 +3,10 @@
  * to paste. Started by local/start.ts with an IPC channel, it reports readiness there instead
  * and stops when its parent goes away.
  */
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { PROJECT_ROOT } from './workflow.ts';
 import { iamEventualConsistency, MotoNotInstalled, startLocalStack, type FaultRuleInput, type LocalStack } from './stack.ts';
 
 export interface ReadyMessage {
@@ -76,6 +79,9 @@ function banner(stack: LocalStack): string {
     `  ${aws} iam list-groups-for-user --user-name grace.hopper`,
     `  curl -s ${stack.endpoint}/_local/mail          # mail as delivered, passwords masked`,
     `  curl -s -X POST ${stack.endpoint}/_local/faults -d '{"service":"iam","operation":"CreateLoginProfile","error":"EntityTemporarilyUnmodifiable","afterCreateUserMs":1000}'`,
+    '  npx onboarding start --local --input examples/inputs/hire.json --wait',
+    '  npx onboarding list --local',
+    '  npx onboarding reprovision --local --dry-run',
     `SDKs and the project's tools: AWS_ENDPOINT_URL=${stack.endpoint} with the credentials above.`,
     'Function logs follow. Ctrl-C stops everything.',
     '',
@@ -83,10 +89,19 @@ function banner(stack: LocalStack): string {
   return lines.join('\n');
 }
 
+/** Where the onboarding CLI's `--local` finds the running stack (cli/target.ts). */
+const DISCOVERY_FILE = path.join(PROJECT_ROOT, '.local-stack.json');
+
+function advertise(stack: LocalStack): void {
+  const stateMachines = Object.fromEntries(stack.stateMachines.map((m) => [m.key, m.arn]));
+  writeFileSync(DISCOVERY_FILE, `${JSON.stringify({ endpoint: stack.endpoint, stateMachines }, null, 2)}\n`);
+}
+
 let stack: LocalStack | undefined;
 let stopping: Promise<void> | undefined;
 function shutdown(code: number): void {
   stopping ??= (async () => {
+    if (stack && !ipc) rmSync(DISCOVERY_FILE, { force: true });
     await stack?.stop();
     if (!ipc && !options.quiet) process.stderr.write('Local AWS stack stopped.\n');
     process.exit(code);
@@ -114,6 +129,7 @@ try {
     };
     process.send?.(ready);
   } else {
+    advertise(stack);
     process.stdout.write(`${banner(stack)}\n`);
   }
 } catch (error) {

@@ -3,11 +3,10 @@
  * Serverless Framework itself (`serverless print`): the functions' environment, the state
  * machines with their definitions, and their EventBridge rules. No second copy to drift.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { PROJECT_ROOT } from './workflow.ts';
 
@@ -64,7 +63,6 @@ interface Printed {
   resources?: { Resources?: ServiceConfig['resources'] };
 }
 
-const exec = promisify(execFile);
 const printed = new Map<string, Promise<Printed>>();
 
 /** `serverless print --stage <stage> --format json`, once per process and stage. */
@@ -76,18 +74,31 @@ async function print(stage: string, root: string, signal?: AbortSignal): Promise
     // The framework writes ~/.serverlessrc and ~/.serverless: keep them in the project's ignored .home/.
     const home = path.join(root, '.home');
     mkdirSync(home, { recursive: true });
-    pending = exec(process.execPath, [bin, 'print', '--stage', stage, '--format', 'json'], {
-      cwd: root,
-      env: { ...process.env, HOME: home, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
-      maxBuffer: 64 * 1024 * 1024,
-      ...(signal && { signal }),
-    }).then(
-      ({ stdout }) => JSON.parse(stdout) as Printed,
-      (error: Error & { stderr?: string }) => {
-        printed.delete(key);
-        throw new Error(`serverless print --stage ${stage} failed: ${(error.stderr ?? error.message).trim().slice(-2000)}`);
-      },
-    );
+    pending = new Promise<Printed>((resolve, reject) => {
+      const child = spawn(process.execPath, [bin, 'print', '--stage', stage, '--format', 'json'], {
+        cwd: root,
+        env: { ...process.env, HOME: home, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+      // Settles only once the framework has exited, so a stack that gives up leaves nothing behind.
+      const stop = () => child.kill('SIGKILL');
+      signal?.addEventListener('abort', stop, { once: true });
+      child.once('error', reject);
+      child.once('close', (code) => {
+        signal?.removeEventListener('abort', stop);
+        try {
+          if (code !== 0) throw new Error((stderr || `exit code ${code}`).trim().slice(-2000));
+          resolve(JSON.parse(stdout) as Printed);
+        } catch (error) {
+          printed.delete(key);
+          reject(new Error(`serverless print --stage ${stage} failed: ${(error as Error).message}`));
+        }
+      });
+    });
     printed.set(key, pending);
   }
   return pending;

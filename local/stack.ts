@@ -196,7 +196,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const log = options.quiet ? () => undefined : (options.log ?? ((line: string) => process.stderr.write(`${line}\n`)));
 
   const server = http.createServer();
+  // The functions read process.env: what the stack changes there, it puts back when it stops.
   const savedEnv = new Map<string, string | undefined>();
+  const setEnv = (name: string, value: string | undefined) => {
+    if (!savedEnv.has(name)) savedEnv.set(name, process.env[name]);
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  };
+  const restoreEnv = () => {
+    for (const [name, value] of savedEnv) setEnv(name, value);
+    savedEnv.clear();
+    resetConfigCache();
+  };
   let moto: Moto | undefined;
   let stopped = false;
   const closing = new AbortController();
@@ -264,11 +275,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const functionEnv: Record<string, string> = {};
     let seeded: SeedSummary = { groups: [] };
 
-    const setEnv = (name: string, value: string | undefined) => {
-      if (!savedEnv.has(name)) savedEnv.set(name, process.env[name]);
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    };
 
     /** Creates what the environment refers to, sets the functions' environment, and seeds. */
     const provision = async (stateMachines: ServiceConfig['stateMachines']) => {
@@ -319,7 +325,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const describe = (execution: Execution) => stepFunctions.describe(execution) as ExecutionDescription;
 
-    const forward = async (req: IncomingMessage, body: Buffer): Promise<HttpAnswer & { raw: Buffer; rawHeaders: Record<string, string> }> => {
+    const forward = async (req: IncomingMessage, body: Buffer): Promise<HttpAnswer> => {
       const target = new URL(req.url ?? '/', moto?.endpoint);
       const response = await fetch(target, {
         method: req.method ?? 'GET',
@@ -329,12 +335,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ...(body.length > 0 && { body }),
         signal: closing.signal,
       });
-      const raw = Buffer.from(await response.arrayBuffer());
-      const rawHeaders: Record<string, string> = {};
+      const headers: Record<string, string> = {};
       response.headers.forEach((value, key) => {
-        if (!['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'content-encoding'].includes(key)) rawHeaders[key] = value;
+        // fetch has decoded the body; the rest are per connection.
+        if (!['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'content-encoding'].includes(key)) headers[key] = value;
       });
-      return { status: response.status, headers: rawHeaders, body: raw.toString('utf8'), raw, rawHeaders };
+      return { status: response.status, headers, body: Buffer.from(await response.arrayBuffer()) };
     };
 
     const record = (call: AwsRequest, status: number, error: string | undefined, faultRuleId: string | undefined) => {
@@ -355,7 +361,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       if (call.service === 'iam' && ['CreateLoginProfile', 'UpdateLoginProfile', 'ChangePassword'].includes(call.operation)) {
         for (const name of SECRET_PARAMS) if (call.params[name]) secrets.push(call.params[name]);
       }
-      const fault = faults.pick(call);
+      // Rules on `lambda` are about the workflow's functions, not the Lambda API.
+      const fault = call.service === 'lambda' ? undefined : faults.pick(call);
       if (fault?.delayMs) await sleep(fault.delayMs, undefined, { signal: closing.signal });
       let answer: HttpAnswer;
       if (fault?.error && fault.when === 'before') {
@@ -367,6 +374,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           if (!(error instanceof AwsServiceError)) throw error;
           answer = awsError(call, { code: error.code, status: error.status, message: error.message });
         }
+        if (fault?.error) answer = awsError(call, fault.error);
       } else {
         const forwarded = await forward(req, body);
         answer = forwarded;
@@ -374,7 +382,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           faults.userCreated(call.params.UserName);
         }
         if (call.service === 'ses' && call.operation === 'SendEmail' && forwarded.status === 200 && !fault?.error) {
-          mailbox.push(acceptedMail(call.params, forwarded.body));
+          mailbox.push(acceptedMail(call.params, forwarded.body.toString()));
         }
         if (call.service === 'events' && call.operation === 'PutEvents' && forwarded.status === 200) {
           for (const delivery of await router.deliver()) {
@@ -387,14 +395,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         }
         if (fault?.error) answer = awsError(call, fault.error);
       }
-      record(call, answer.status, errorCodeOf(answer.status, answer.body), fault?.rule.id);
-      if ('raw' in answer) {
-        const { raw, rawHeaders, status } = answer as HttpAnswer & { raw: Buffer; rawHeaders: Record<string, string> };
-        res.writeHead(status, { ...rawHeaders, 'content-length': raw.length });
-        res.end(raw);
-      } else {
-        send(res, answer);
-      }
+      record(call, answer.status, errorCodeOf(answer.status, answer.body.toString()), fault?.rule.id);
+      send(res, answer);
     };
 
     const handleAdmin = async (req: IncomingMessage, res: ServerResponse, body: Buffer, url: URL) => {
@@ -439,11 +441,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         try {
           const body = await readBody(req);
           if (url.pathname.startsWith('/_local/')) return await handleAdmin(req, res, body, url);
-          if (url.pathname.startsWith('/moto-api/')) {
-            const { raw, rawHeaders, status } = await forward(req, body);
-            res.writeHead(status, { ...rawHeaders, 'content-length': raw.length });
-            return res.end(raw);
-          }
+          if (url.pathname.startsWith('/moto-api/')) return send(res, await forward(req, body));
           await handleAws(req, res, body, url);
         } catch (error) {
           if (res.headersSent) return res.destroy();
@@ -528,11 +526,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         // In-flight handler calls now fail fast (connection refused); let them settle.
         await withTimeout(stepFunctions.idle(), 5_000, 'stopped executions').catch(() => undefined);
         Object.values(clients).forEach((client) => client.destroy());
-        for (const [name, value] of savedEnv) {
-          if (value === undefined) delete process.env[name];
-          else process.env[name] = value;
-        }
-        resetConfigCache();
+        restoreEnv();
         active = false;
       },
     };
@@ -545,10 +539,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     server.closeAllConnections();
     server.close();
     await moto?.stop();
-    for (const [name, value] of savedEnv) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
+    restoreEnv();
     active = false;
     throw error;
   }

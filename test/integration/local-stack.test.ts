@@ -302,8 +302,11 @@ describe('HR events on the local stack', () => {
       const history = await historyOf(execution.executionArn);
       // Each history holds its own execution's invocations only.
       expect(lambdaFailures(history)).toEqual(['NoSuchEntityException']);
+      const own = `"${(JSON.parse(execution.input) as { employeeId: string }).employeeId}"`;
+      const others = hires.map((h) => `"${h.employeeId}"`).filter((id) => id !== own);
       const inputs = history.filter((e) => e.type === 'LambdaFunctionScheduled').map((e) => e.lambdaFunctionScheduledEventDetails?.input ?? '');
-      expect(inputs.every((input) => input.includes(execution.executionArn))).toBe(true);
+      expect(inputs.every((input) => input.includes(own) || input.includes(execution.executionArn))).toBe(true);
+      expect(inputs.some((input) => others.some((id) => input.includes(id)))).toBe(false);
       expect((await aws.iam.send(new GetUserCommand({ UserName: name }))).User?.Path).toBe('/onboarding/');
       expect(await mailTo(`${name}@example.com`)).toHaveLength(1);
     }
@@ -519,6 +522,15 @@ describe('fault injection', () => {
     const removed = await fetch(`${stack.endpoint}/_local/faults/${rule?.id}`, { method: 'DELETE' });
     expect(await removed.json()).toEqual({ removed: 1 });
     await expect(aws.iam.send(new GetUserCommand({ UserName: 'x' }))).rejects.toMatchObject({ name: 'NoSuchEntityException' });
+
+    // The stack's own APIs take faults too, in their JSON shape.
+    await post({ service: 'states', operation: 'StartExecution', error: 'ThrottlingException', count: 1 });
+    const sfn = new SFNClient({ endpoint: stack.endpoint, region: stack.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: onboarding, input: '{}' }))).rejects.toMatchObject({
+      name: 'ThrottlingException',
+      $metadata: { httpStatusCode: 400 },
+    });
+    expect(stack.executions()).toEqual([]);
   });
 });
 
