@@ -3,9 +3,8 @@
  * to paste. Started by local/start.ts with an IPC channel, it reports readiness there instead
  * and stops when its parent goes away.
  */
-import { rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { removeDiscoveryFile, writeDiscoveryFile } from './discovery.ts';
 import { PROJECT_ROOT } from './workflow.ts';
 import { iamEventualConsistency, MotoNotInstalled, startLocalStack, type FaultRuleInput, type LocalStack } from './stack.ts';
 
@@ -89,19 +88,11 @@ function banner(stack: LocalStack): string {
   return lines.join('\n');
 }
 
-/** Where the onboarding CLI's `--local` finds the running stack (cli/target.ts). */
-const DISCOVERY_FILE = path.join(PROJECT_ROOT, '.local-stack.json');
-
-function advertise(stack: LocalStack): void {
-  const stateMachines = Object.fromEntries(stack.stateMachines.map((m) => [m.key, m.arn]));
-  writeFileSync(DISCOVERY_FILE, `${JSON.stringify({ endpoint: stack.endpoint, stateMachines }, null, 2)}\n`);
-}
-
 let stack: LocalStack | undefined;
 let stopping: Promise<void> | undefined;
 function shutdown(code: number): void {
   stopping ??= (async () => {
-    if (stack && !ipc) rmSync(DISCOVERY_FILE, { force: true });
+    if (stack && !ipc) removeDiscoveryFile(PROJECT_ROOT);
     await stack?.stop();
     if (!ipc && !options.quiet) process.stderr.write('Local AWS stack stopped.\n');
     process.exit(code);
@@ -129,7 +120,8 @@ try {
     };
     process.send?.(ready);
   } else {
-    advertise(stack);
+    // The onboarding CLI's --local finds the stack through this file.
+    writeDiscoveryFile(stack, PROJECT_ROOT);
     process.stdout.write(`${banner(stack)}\n`);
   }
 } catch (error) {

@@ -42,6 +42,19 @@ export function redact(error: unknown, secret: string): unknown {
   return clean;
 }
 
+type PasswordSettings = { kmsKeyId: string; passwordLength: number };
+
+/** A new password for the account's policy, and its KMS seal for this user and execution. */
+async function newSealedPassword(
+  clients: { iam: IAMClient; kms: KMSClient },
+  request: LoginProfileRequest,
+  settings: PasswordSettings,
+): Promise<{ password: string; sealedPassword: string }> {
+  const password = generatePassword(await passwordRules(clients.iam), settings.passwordLength);
+  const sealedPassword = await sealSecret(clients.kms, settings.kmsKeyId, password, request);
+  return { password, sealedPassword };
+}
+
 /**
  * Gives the user a console password that must be changed at first sign-in. The password is
  * sealed with KMS before IAM sees it, so a failure after CreateLoginProfile can never leave a
@@ -52,12 +65,10 @@ export function redact(error: unknown, secret: string): unknown {
 export async function createLoginProfile(
   clients: { iam: IAMClient; kms: KMSClient },
   request: LoginProfileRequest,
-  settings: { kmsKeyId: string; passwordLength: number },
+  settings: PasswordSettings,
   now: Date = new Date(),
 ): Promise<LoginProfileResult> {
-  const rules = await passwordRules(clients.iam);
-  const password = generatePassword(rules, settings.passwordLength);
-  const sealedPassword = await sealSecret(clients.kms, settings.kmsKeyId, password, request);
+  const { password, sealedPassword } = await newSealedPassword(clients, request, settings);
 
   try {
     await clients.iam.send(
@@ -91,11 +102,9 @@ export async function createLoginProfile(
 export async function resetLoginProfile(
   clients: { iam: IAMClient; kms: KMSClient },
   request: LoginProfileRequest,
-  settings: { kmsKeyId: string; passwordLength: number },
+  settings: PasswordSettings,
 ): Promise<{ sealedPassword: string }> {
-  const rules = await passwordRules(clients.iam);
-  const password = generatePassword(rules, settings.passwordLength);
-  const sealedPassword = await sealSecret(clients.kms, settings.kmsKeyId, password, request);
+  const { password, sealedPassword } = await newSealedPassword(clients, request, settings);
   try {
     await clients.iam.send(
       new UpdateLoginProfileCommand({ UserName: request.userName, Password: password, PasswordResetRequired: true }),

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SweepReport } from '../../functions/lib/reprovision.ts';
+import { writeDiscoveryFile } from '../../local/discovery.ts';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 import { cli as runCli } from '../cli/support.ts';
 import { captureOutput } from '../support/capture.ts';
@@ -30,10 +31,7 @@ beforeAll(async () => {
   stack = await startLocalStack({ quiet: true, retryIntervalMs: 10 });
   root = await mkdtemp(path.join(os.tmpdir(), 'onboarding-cli-reprovision-'));
   // What `npm run local` leaves in the project root for `--local`.
-  await writeFile(
-    path.join(root, '.local-stack.json'),
-    JSON.stringify({ endpoint: stack.endpoint, stateMachines: Object.fromEntries(stack.stateMachines.map((m) => [m.key, m.arn])) }),
-  );
+  writeDiscoveryFile(stack, root);
 });
 
 afterAll(async () => {

@@ -2,10 +2,11 @@
  * The CLI against the local stack: real Step Functions API calls over loopback, the real
  * definition and handlers behind them, moto for IAM, KMS and SES.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { writeDiscoveryFile } from '../../local/discovery.ts';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 import { cli as runCli, HIRE } from '../cli/support.ts';
 import { captureOutput } from '../support/capture.ts';
@@ -24,10 +25,7 @@ async function cli(argv: string[]) {
 beforeAll(async () => {
   stack = await startLocalStack({ quiet: true, retryIntervalMs: 10 });
   root = await mkdtemp(path.join(os.tmpdir(), 'onboarding-cli-local-'));
-  await writeFile(
-    path.join(root, '.local-stack.json'),
-    JSON.stringify({ endpoint: stack.endpoint, stateMachines: Object.fromEntries(stack.stateMachines.map((m) => [m.key, m.arn])) }),
-  );
+  writeDiscoveryFile(stack, root);
 });
 
 afterAll(async () => {
