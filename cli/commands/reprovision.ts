@@ -122,7 +122,7 @@ function reportText(report: SweepReport, settings: SweepSettings): string {
     for (const user of report.users.filter((u) => u.detail !== undefined)) lines.push(`  ${user.userName}: ${user.outcome}: ${oneLine(user.detail ?? '')}\n`);
   }
 
-  lines.push(`Scanned ${report.scanned} users; actions: ${counts({ ...report.actions, none: 0 })}; outcomes: ${counts(report.outcomes)}\n`);
+  lines.push(`Scanned ${report.scanned} ${report.scanned === 1 ? 'user' : 'users'}; actions: ${counts({ ...report.actions, none: 0 })}; outcomes: ${counts(report.outcomes)}\n`);
   if (report.dryRun) {
     const next = report.outcomes.planned > 0 ? ' Run without --dry-run to start the planned executions.' : '';
     lines.push(`Dry run: nothing was changed (no execution started, nothing written to IAM).${next}\n`);
