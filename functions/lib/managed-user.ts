@@ -12,6 +12,8 @@ export const TAG = {
   failure: 'onboarding:failure',
   passwordIssuedAt: 'onboarding:password-issued-at',
   credentialsSentAt: 'onboarding:credentials-sent-at',
+  // The execution that tagged the user complete: its own later failure must not undo that.
+  completedBy: 'onboarding:completed-by',
   // What a later sweep needs to finish or repeat the onboarding without the HR event.
   email: 'onboarding:email',
   firstName: 'onboarding:first-name',

@@ -4,7 +4,7 @@ import type { SESClient } from '@aws-sdk/client-ses';
 import { credentialsEmails, escapeHtml, sendEmails, signInUrl } from './email.ts';
 import { openSecret } from './envelope.ts';
 import type { Hire } from './hire.ts';
-import { findUser, isManagedFor, tagStatus, toTagValue, TAG, type Ownership } from './managed-user.ts';
+import { findUser, isManagedFor, tagStatus, tagValue, toTagValue, TAG, type Ownership } from './managed-user.ts';
 
 /** The error a Catch puts in state: `Error` is the error name, `Cause` its message (or Lambda's JSON). */
 export interface CaughtError {
@@ -72,14 +72,17 @@ export interface OnboardingSummary {
   completedAt: string;
 }
 
-/** Tags the user complete and returns the execution's summary (never the password). */
+/** Tags the user complete (and by which execution) and returns the execution's summary (never the password). */
 export async function markComplete(
   iam: IAMClient,
-  input: { hire: Hire; user: { arn: string; path: string }; delivery: Delivery },
+  input: { hire: Hire; user: { arn: string; path: string }; delivery: Delivery; executionId?: string },
   now: Date = new Date(),
 ): Promise<OnboardingSummary> {
   const completedAt = now.toISOString();
-  await tagStatus(iam, input.hire.userName, 'complete', now, { [TAG.credentialsSentAt]: input.delivery.sentAt });
+  await tagStatus(iam, input.hire.userName, 'complete', now, {
+    [TAG.credentialsSentAt]: input.delivery.sentAt,
+    ...(input.executionId && { [TAG.completedBy]: toTagValue(input.executionId) }),
+  });
   return {
     status: 'ONBOARDED',
     employeeId: input.hire.employeeId,
@@ -93,21 +96,28 @@ export async function markComplete(
   };
 }
 
-export type FailureRecord = { recorded: true } | { recorded: false; reason: 'no-such-user' | 'not-managed' };
+export type FailureRecord = { recorded: true } | { recorded: false; reason: 'no-such-user' | 'not-managed' | 'completed-by-this-execution' };
 
 /**
  * Tags a failed onboarding on the user, but only on a user this workflow manages for this
  * employee: a conflict with someone else's user must leave that user untouched.
+ *
+ * A user this same execution already tagged complete stays complete: the failure came after
+ * (MarkComplete's Lambda died once its tag was written), the credentials went out, and a
+ * "failed" tag would tell ops the opposite. Ops still hear about the failed execution.
  */
 export async function recordFailure(
   iam: IAMClient,
-  input: { hire: Pick<Hire, 'userName' | 'employeeId'>; error: CaughtError },
+  input: { hire: Pick<Hire, 'userName' | 'employeeId'>; error: CaughtError; executionId?: string },
   ownership: Ownership,
   now: Date = new Date(),
 ): Promise<FailureRecord> {
   const user = await findUser(iam, input.hire.userName);
   if (!user) return { recorded: false, reason: 'no-such-user' };
   if (!isManagedFor(user, ownership, input.hire.employeeId)) return { recorded: false, reason: 'not-managed' };
+  if (input.executionId && tagValue(user.Tags, TAG.status) === 'complete' && tagValue(user.Tags, TAG.completedBy) === toTagValue(input.executionId)) {
+    return { recorded: false, reason: 'completed-by-this-execution' };
+  }
   await tagStatus(iam, input.hire.userName, 'failed', now, { [TAG.failure]: toTagValue(input.error.Error) });
   return { recorded: true };
 }

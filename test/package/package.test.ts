@@ -12,9 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageService, PROJECT_ROOT, type PackageResult } from '../../scripts/package-service.ts';
 import {
   actionsOf,
+  allowStatements,
+  ANY_GROUP,
   asList,
   functionActions,
   functionEnvironment,
+  iamWriteFindings,
+  isIamWrite,
   lambdaFunctions,
   policyDocuments,
   readTemplate,
@@ -31,29 +35,6 @@ const PARAMS = {
   hrDetailType: 'Worker Hired (test)',
 };
 const MAX_ZIP_BYTES = 200 * 1024;
-// IAM's actions that change a user (or what it may do). The workflow writes nothing else in IAM.
-const USER_WRITE_ACTIONS = new Set([
-  'iam:CreateUser',
-  'iam:DeleteUser',
-  'iam:UpdateUser',
-  'iam:TagUser',
-  'iam:UntagUser',
-  'iam:CreateLoginProfile',
-  'iam:UpdateLoginProfile',
-  'iam:DeleteLoginProfile',
-  'iam:AttachUserPolicy',
-  'iam:DetachUserPolicy',
-  'iam:PutUserPolicy',
-  'iam:DeleteUserPolicy',
-  'iam:PutUserPermissionsBoundary',
-  'iam:DeleteUserPermissionsBoundary',
-  'iam:AddUserToGroup',
-  'iam:RemoveUserFromGroup',
-]);
-// Group membership is authorized on the group as well as the user.
-const GROUP_MEMBERSHIP_ACTIONS = new Set(['iam:AddUserToGroup', 'iam:RemoveUserFromGroup']);
-const ANY_GROUP = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:group/*';
-
 let workDir: string;
 let packaged: PackageResult;
 let template: Template;
@@ -69,14 +50,6 @@ afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
-const allowStatements = (t: Template, kind: 'identity' | 'resource' | 'any' = 'identity') =>
-  policyDocuments(t)
-    .filter((document) => kind === 'any' || document.kind === kind)
-    .flatMap((document) => document.statements.map((statement) => ({ where: document.where, statement })))
-    .filter(({ statement }) => statement.Effect === 'Allow');
-
-const isIamWrite = (action: string) => action.startsWith('iam:') && !/^iam:(Get|List)/.test(action);
-
 /** Each check returns what it found wrong; an empty list means the template passes. */
 const checks = {
   wildcards(t: Template): string[] {
@@ -88,20 +61,7 @@ const checks = {
     ]);
   },
 
-  iamWrites(t: Template, managedUsers: string): string[] {
-    return allowStatements(t)
-      .filter(({ statement }) => actionsOf(statement).some(isIamWrite))
-      .flatMap(({ where, statement }) => {
-        const actions = actionsOf(statement).filter(isIamWrite);
-        const allowed = actions.every((a) => GROUP_MEMBERSHIP_ACTIONS.has(a)) ? [managedUsers, ANY_GROUP] : [managedUsers];
-        const resources = resourcesOf(statement);
-        return [
-          ...actions.filter((a) => !USER_WRITE_ACTIONS.has(a)).map((a) => `${where} allows ${a}, which is not a user write`),
-          ...resources.filter((r) => !allowed.includes(r)).map((r) => `${where} lets ${actions.join(', ')} act on ${r}`),
-          ...(resources.includes(managedUsers) ? [] : [`${where} does not name the managed users`]),
-        ];
-      });
-  },
+  iamWrites: iamWriteFindings,
 
   attachedPolicies(t: Template): string[] {
     return allowStatements(t)

@@ -120,6 +120,65 @@ export function policyDocuments(template: Template): PolicyDocumentRef[] {
   return documents;
 }
 
+/** An Allow statement with the document it is in. */
+export interface AllowStatement {
+  where: string;
+  kind: 'identity' | 'resource';
+  statement: PolicyStatement;
+}
+
+/** Every Allow statement, of identity policies (default), resource policies, or both. */
+export function allowStatements(template: Template, kind: 'identity' | 'resource' | 'any' = 'identity'): AllowStatement[] {
+  return policyDocuments(template)
+    .filter((document) => kind === 'any' || document.kind === kind)
+    .flatMap((document) => document.statements.map((statement) => ({ where: document.where, kind: document.kind, statement })))
+    .filter(({ statement }) => statement.Effect === 'Allow');
+}
+
+export const isIamWrite = (action: string): boolean => action.startsWith('iam:') && !/^iam:(Get|List)/.test(action);
+
+// IAM's actions that change a user (or what it may do). The workflow writes nothing else in IAM.
+const USER_WRITE_ACTIONS = new Set([
+  'iam:CreateUser',
+  'iam:DeleteUser',
+  'iam:UpdateUser',
+  'iam:TagUser',
+  'iam:UntagUser',
+  'iam:CreateLoginProfile',
+  'iam:UpdateLoginProfile',
+  'iam:DeleteLoginProfile',
+  'iam:AttachUserPolicy',
+  'iam:DetachUserPolicy',
+  'iam:PutUserPolicy',
+  'iam:DeleteUserPolicy',
+  'iam:PutUserPermissionsBoundary',
+  'iam:DeleteUserPermissionsBoundary',
+  'iam:AddUserToGroup',
+  'iam:RemoveUserFromGroup',
+]);
+// Group membership is authorized on the group as well as the user.
+const GROUP_MEMBERSHIP_ACTIONS = new Set(['iam:AddUserToGroup', 'iam:RemoveUserFromGroup']);
+export const ANY_GROUP = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:group/*';
+
+/**
+ * What is wrong with the IAM writes the roles allow (empty: nothing): each must be a user
+ * write, on the managed users only (group membership also on groups), and name them.
+ */
+export function iamWriteFindings(template: Template, managedUsers: string): string[] {
+  return allowStatements(template)
+    .filter(({ statement }) => actionsOf(statement).some(isIamWrite))
+    .flatMap(({ where, statement }) => {
+      const actions = actionsOf(statement).filter(isIamWrite);
+      const allowed = actions.every((a) => GROUP_MEMBERSHIP_ACTIONS.has(a)) ? [managedUsers, ANY_GROUP] : [managedUsers];
+      const resources = resourcesOf(statement);
+      return [
+        ...actions.filter((a) => !USER_WRITE_ACTIONS.has(a)).map((a) => `${where} allows ${a}, which is not a user write`),
+        ...resources.filter((r) => !allowed.includes(r)).map((r) => `${where} lets ${actions.join(', ')} act on ${r}`),
+        ...(resources.includes(managedUsers) ? [] : [`${where} does not name the managed users`]),
+      ];
+    });
+}
+
 export interface LambdaFunctionRef {
   logicalId: string;
   properties: Record<string, unknown>;
