@@ -1,14 +1,19 @@
 import { iamClient, kmsClient } from '../lib/clients.ts';
 import { config } from '../lib/config.ts';
 import { lambdaHandler, logger } from '../lib/lambda.ts';
-import { createLoginProfile } from '../lib/login-profile.ts';
+import { createLoginProfile, type LoginProfileClaim } from '../lib/login-profile.ts';
 
 /** Sets a reset-required console password; only its KMS ciphertext leaves this function. */
-export const handler = lambdaHandler(async (event: { userName: string; executionId: string }) => {
+export const handler = lambdaHandler(async (event: { userName: string; executionId: string } & LoginProfileClaim) => {
   const { KMS_KEY_ID, PASSWORD_LENGTH } = config();
   const result = await createLoginProfile(
     { iam: iamClient(), kms: kmsClient() },
-    { userName: event.userName, executionId: event.executionId },
+    {
+      userName: event.userName,
+      executionId: event.executionId,
+      createdByThisExecution: event.createdByThisExecution === true,
+      busyElsewhere: event.busyElsewhere === true,
+    },
     { kmsKeyId: KMS_KEY_ID, passwordLength: PASSWORD_LENGTH },
   );
   logger.info('login profile', { userName: event.userName, status: result.status });

@@ -11,6 +11,7 @@ export const handler = lambdaHandler(async (event: { hire: Hire; executionId?: s
     managedPath: MANAGED_PATH,
     managedBy: MANAGED_BY,
     ...(PERMISSIONS_BOUNDARY_ARN && { permissionsBoundaryArn: PERMISSIONS_BOUNDARY_ARN }),
+    ...(event.executionId && { executionId: event.executionId }),
   });
   logger.info(user.created ? 'user created' : 'user already provisioned by this workflow', {
     userName: user.userName,

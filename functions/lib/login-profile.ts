@@ -12,11 +12,18 @@ import { generatePassword, passwordRules } from './password.ts';
 
 export type LoginProfileResult =
   | { status: 'CREATED'; sealedPassword: string; passwordIssuedAt: string; issuedAtTagged: boolean }
-  | { status: 'ALREADY_PROVISIONED' };
+  | { status: 'ALREADY_PROVISIONED' }
+  | { status: 'IN_PROGRESS_ELSEWHERE' };
 
 export interface LoginProfileRequest {
   userName: string;
   executionId: string;
+}
+
+/** Who may give the user a password now (from the CreateUser step; see provisionUser). */
+export interface LoginProfileClaim {
+  createdByThisExecution?: boolean;
+  busyElsewhere?: boolean;
 }
 
 /**
@@ -60,23 +67,36 @@ async function newSealedPassword(
  * sealed with KMS before IAM sees it, so a failure after CreateLoginProfile can never leave a
  * password that exists in IAM but nowhere we can deliver it from.
  *
- * An existing login profile means the user is already provisioned: nothing is reset.
+ * An existing login profile means the user is already provisioned: nothing is reset. The one
+ * exception is a profile this very execution created in an attempt whose answer was lost (a
+ * 5xx after the write, a Lambda that died): only the execution that created the user may give
+ * it a password while it runs, so the profile is provably its own, and its password died with
+ * the lost answer. It is replaced, so the hire still gets working credentials in this run.
  */
 export async function createLoginProfile(
   clients: { iam: IAMClient; kms: KMSClient },
-  request: LoginProfileRequest,
+  request: LoginProfileRequest & LoginProfileClaim,
   settings: PasswordSettings,
   now: Date = new Date(),
 ): Promise<LoginProfileResult> {
-  const { password, sealedPassword } = await newSealedPassword(clients, request, settings);
+  if (request.busyElsewhere) return { status: 'IN_PROGRESS_ELSEWHERE' };
+  const envelope = { userName: request.userName, executionId: request.executionId };
+  const { password, sealedPassword } = await newSealedPassword(clients, envelope, settings);
 
   try {
     await clients.iam.send(
       new CreateLoginProfileCommand({ UserName: request.userName, Password: password, PasswordResetRequired: true }),
     );
   } catch (error) {
-    if (error instanceof EntityAlreadyExistsException) return { status: 'ALREADY_PROVISIONED' };
-    throw redact(error, password);
+    if (!(error instanceof EntityAlreadyExistsException)) throw redact(error, password);
+    if (!request.createdByThisExecution) return { status: 'ALREADY_PROVISIONED' };
+    try {
+      await clients.iam.send(
+        new UpdateLoginProfileCommand({ UserName: request.userName, Password: password, PasswordResetRequired: true }),
+      );
+    } catch (updateError) {
+      throw redact(updateError, password);
+    }
   }
 
   // The password now exists only in IAM and in `sealedPassword`: failing here would make the

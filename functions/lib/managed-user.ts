@@ -15,6 +15,8 @@ export const TAG = {
   // The execution that tagged the user complete: its own later failure must not undo that.
   completedBy: 'onboarding:completed-by',
   // What a later sweep needs to finish or repeat the onboarding without the HR event.
+  // The execution that created the user: while it runs, it alone gives the user a password.
+  createdBy: 'onboarding:created-by',
   email: 'onboarding:email',
   firstName: 'onboarding:first-name',
   lastName: 'onboarding:last-name',

@@ -10,12 +10,21 @@ import {
 } from '@aws-sdk/client-iam';
 import { GroupNotFound, UserNameConflict } from './errors.ts';
 import type { Hire } from './hire.ts';
-import { exactTagValue, findUser, isManagedFor, toTagValue, TAG, type Ownership } from './managed-user.ts';
+import { exactTagValue, findUser, isManagedFor, tagValue, toTagValue, TAG, type Ownership } from './managed-user.ts';
 import { passwordRules } from './password.ts';
 
 export interface ProvisionSettings extends Ownership {
   permissionsBoundaryArn?: string;
+  /** The running execution, recorded on a user it creates. */
+  executionId?: string;
 }
+
+/**
+ * How long the execution that created a user keeps the sole right to give it a password. An
+ * onboarding takes seconds, or minutes while IAM settles (the login-profile retries give up
+ * after about 7); past this, a stuck or lost execution no longer blocks a repeated event.
+ */
+export const CREATOR_CLAIM_MS = 15 * 60_000;
 
 export interface ProvisionedUser {
   userName: string;
@@ -24,6 +33,13 @@ export interface ProvisionedUser {
   groups: string[];
   /** False when the user already existed (a repeated event or a re-run). */
   created: boolean;
+  /** This execution created the user (in this attempt or an earlier one whose answer was lost). */
+  createdByThisExecution: boolean;
+  /**
+   * Another execution created the user moments ago and is still onboarding it: this one must
+   * not touch the login profile (two executions racing for it would send two passwords).
+   */
+  busyElsewhere: boolean;
 }
 
 async function assertGroupsExist(iam: IAMClient, groups: string[]): Promise<void> {
@@ -78,6 +94,7 @@ export async function provisionUser(
             { Key: TAG.employeeId, Value: hire.employeeId },
             { Key: TAG.status, Value: 'in-progress' },
             { Key: TAG.updatedAt, Value: now.toISOString() },
+            ...(settings.executionId ? [{ Key: TAG.createdBy, Value: toTagValue(settings.executionId) }] : []),
             // Names are for greetings only, so a lossy tag value is fine; an address that
             // would not survive as a tag value is left out rather than stored wrong.
             { Key: TAG.firstName, Value: toTagValue(hire.firstName) },
@@ -111,11 +128,23 @@ export async function provisionUser(
     );
   }
 
+  const createdBy = tagValue(user?.Tags, TAG.createdBy);
+  const createdByThisExecution =
+    created || (settings.executionId !== undefined && createdBy === toTagValue(settings.executionId));
+  const updatedAt = Date.parse(tagValue(user?.Tags, TAG.updatedAt) ?? '');
+  const busyElsewhere =
+    !createdByThisExecution &&
+    createdBy !== undefined &&
+    tagValue(user?.Tags, TAG.status) === 'in-progress' &&
+    now.getTime() - updatedAt < CREATOR_CLAIM_MS;
+
   return {
     userName: hire.userName,
     arn: user?.Arn ?? '',
     path: user?.Path ?? settings.managedPath,
     groups: hire.groups,
     created,
+    createdByThisExecution,
+    busyElsewhere,
   };
 }

@@ -3,10 +3,11 @@
  * onboarding three times, through EventBridge on the local stack (moto matching the rules
  * serverless.yml declares, the real definition and handlers, IAM/KMS/SES in moto). Each hire
  * must end with exactly one user, one login profile and one credentials email, holding the
- * password IAM has; the duplicates end ALREADY_PROVISIONED. CreateLoginProfile is where the
- * executions of one hire meet: exactly one of them creates it. Then the scheduled sweep runs and
- * must find nothing to do, except for a hire whose CreateLoginProfile answer was lost in transit:
- * no execution knows that password, so the sweep resets it and sends the one email.
+ * password IAM has; the duplicates end IN_PROGRESS_ELSEWHERE (the execution that created the
+ * user is still onboarding it) or ALREADY_PROVISIONED (it had finished). Then the scheduled
+ * sweep runs and must find nothing to do, except for a hire whose CreateLoginProfile answer was
+ * lost in transit to an execution that did not create the user: no execution knows that
+ * password, so the sweep resets it and sends the one email.
  */
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { IAMClient } from '@aws-sdk/client-iam';
@@ -127,14 +128,14 @@ async function deliverAndCheck(task: Parameters<typeof recordFigure>[0], people:
 
   // Every delivery started an execution (EventBridge delivers at least once, so the emulated
   // bus may add a few of its own), and every execution succeeded: one per hire onboarded
-  // it, the others found the login profile already there.
+  // it, the others stood back or found the login profile already there.
   const employeeOf = (e: { input: string }) => (JSON.parse(e.input) as { employeeId: string }).employeeId;
   const perHire = tally(executions.map(employeeOf));
   expect(Object.keys(perHire)).toHaveLength(people.length);
   expect(Math.min(...Object.values(perHire))).toBeGreaterThanOrEqual(DELIVERIES);
   const outputs = executions.map((e) => (e.output ? (JSON.parse(e.output) as { status: string; userName: string }) : undefined));
   const statuses = tally(executions.map((e, i) => (e.status === 'SUCCEEDED' ? (outputs[i]?.status ?? 'no output') : `${e.status} ${e.error}`)));
-  expect(Object.keys(statuses).filter((status) => status !== 'ONBOARDED' && status !== 'ALREADY_PROVISIONED')).toEqual([]);
+  expect(Object.keys(statuses).filter((status) => !['ONBOARDED', 'ALREADY_PROVISIONED', 'IN_PROGRESS_ELSEWHERE'].includes(status))).toEqual([]);
   const onboardedPerUser = tally(outputs.filter((o) => o?.status === 'ONBOARDED').map((o) => o?.userName ?? ''));
   expect(Math.max(...Object.values(onboardedPerUser)), 'no hire is onboarded twice').toBe(1);
 
@@ -182,13 +183,16 @@ async function deliverAndCheck(task: Parameters<typeof recordFigure>[0], people:
     expect(messagesTo(messages, person.email), person.email).toHaveLength(1);
     expect(credentialsDelivered(user, messages, person.email), `${person.expectedUserName} can sign in with the emailed password`).toBe(true);
   }
-  expect(stack.requests({ service: 'iam', operation: 'UpdateLoginProfile' })).toHaveLength(lostAnswers.length);
+  // Resets: the sweep's, plus those of executions that recovered their own lost answer. Either
+  // way the check above proves the password emailed last is the one IAM holds.
+  const resets = stack.requests({ service: 'iam', operation: 'UpdateLoginProfile' }).length;
+  expect(resets).toBeGreaterThanOrEqual(lostAnswers.length);
   expect(opsEmails).toBe(0);
 
-  // Every execution generated a password (a retried one, another) and offered it to IAM; one
-  // per hire was taken. None may surface anywhere.
+  // Every execution that did not stand back generated a password (a retried one, another) and
+  // offered it to IAM; one per hire was taken. None may surface anywhere.
   const passwords = stack.passwordsSent();
-  expect(passwords.length).toBeGreaterThanOrEqual(executions.length);
+  expect(passwords.length).toBeGreaterThanOrEqual(people.length);
   const scan = scanForPasswords(passwords, await placesToScan(stack, iam, { 'log lines': output.lines, 'sweep report': [report] }));
 
   recordFigure(task, 'hires', people.length);
@@ -197,6 +201,7 @@ async function deliverAndCheck(task: Parameters<typeof recordFigure>[0], people:
   recordFigure(task, 'executions per hire (min/max)', `${Math.min(...Object.values(perHire))}/${Math.max(...Object.values(perHire))}`);
   recordFigure(task, 'onboarded by their own executions', people.length - lostAnswers.length);
   recordFigure(task, 'CreateLoginProfile answers lost in transit (credentials sent by the sweep)', lostAnswers.length);
+  recordFigure(task, 'password resets (UpdateLoginProfile: lost answers recovered in-run, or by the sweep)', resets);
   if (lostAnswers.length > 0) recordFigure(task, 'what the stack saw of them', explain(lostAnswers).replace(/\n/g, ' | '));
   recordFigure(task, 'sweep: users scanned / executions started', `${report.scanned} / ${report.outcomes.started}`);
   recordFigure(task, 'IAM users', userNames.length);

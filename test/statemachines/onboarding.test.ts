@@ -7,6 +7,7 @@ import {
   EntityTemporarilyUnmodifiableException,
   GetUserCommand,
   TagUserCommand,
+  UpdateLoginProfileCommand,
 } from '@aws-sdk/client-iam';
 import { SendEmailCommand } from '@aws-sdk/client-ses';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
@@ -302,5 +303,60 @@ describe('onboarding state machine', () => {
       delete process.env.SEPARATE_PASSWORD_EMAIL;
       resetConfigCache();
     }
+  });
+
+  it('recovers its own login profile when CreateLoginProfile worked but the answer was lost: one working password, one email', async () => {
+    // The first attempt's write lands, then the caller sees a 5xx; the retry finds the profile.
+    const lost = Object.assign(new Error('Internal failure'), { name: 'ServiceFailureException', $metadata: { httpStatusCode: 500 } });
+    const exists = new EntityAlreadyExistsException({ message: 'Login Profile for user bob.builder already exists.', $metadata: { httpStatusCode: 409 } });
+    aws.iam.on(CreateLoginProfileCommand).rejectsOnce(lost).rejects(exists);
+    aws.iam.on(UpdateLoginProfileCommand).resolves({});
+
+    const result = await execute(hire);
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toMatchObject({ status: 'ONBOARDED', emailsSent: 1 });
+    expect(aws.iam).toHaveReceivedCommandWith(UpdateLoginProfileCommand, { UserName: 'bob.builder', PasswordResetRequired: true });
+    // The password emailed is the one IAM holds last.
+    const lastPassword = aws.iam.commandCalls(UpdateLoginProfileCommand).at(-1)!.args[0].input.Password!;
+    const mail = sentTo(hire.email);
+    expect(mail).toHaveLength(1);
+    expect(mail[0]!.args[0].input.Message!.Body!.Text!.Data).toContain(lastPassword);
+  });
+
+  it('stands back from a user another execution created moments ago and is still onboarding (a duplicate delivery)', async () => {
+    aws.iam.on(GetUserCommand).resolves({
+      User: {
+        UserName: 'bob.builder', Path: '/onboarding/', Arn: 'arn:aws:iam::123456789012:user/onboarding/bob.builder', UserId: 'U', CreateDate: new Date(),
+        Tags: [
+          ...managedTags,
+          { Key: 'onboarding:created-by', Value: 'arn:aws:states:us-east-1:123456789012:execution:onboarding:first-delivery' },
+          { Key: 'onboarding:status', Value: 'in-progress' },
+          { Key: 'onboarding:updated-at', Value: new Date().toISOString() },
+        ],
+      },
+    });
+
+    const result = await execute(hire);
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toMatchObject({ status: 'IN_PROGRESS_ELSEWHERE', userName: 'bob.builder' });
+    expect(aws.iam).toHaveReceivedCommandTimes(CreateLoginProfileCommand, 0);
+    expect(aws.iam).toHaveReceivedCommandTimes(UpdateLoginProfileCommand, 0);
+    expect(aws.kms.calls()).toHaveLength(0);
+    expect(aws.ses.commandCalls(SendEmailCommand)).toHaveLength(0);
+  });
+
+  it('never resets a login profile another execution created, even one whose own answer might have been lost', async () => {
+    aws.iam.on(GetUserCommand).resolves({
+      User: { UserName: 'bob.builder', Path: '/onboarding/', Arn: 'arn', UserId: 'U', CreateDate: new Date(), Tags: [...managedTags, { Key: 'onboarding:created-by', Value: 'someone-else' }, { Key: 'onboarding:status', Value: 'failed' }] },
+    });
+    aws.iam.on(CreateLoginProfileCommand).rejects(new EntityAlreadyExistsException({ message: 'exists', $metadata: { httpStatusCode: 409 } }));
+
+    const result = await execute(hire);
+
+    expect(result.output).toMatchObject({ status: 'ALREADY_PROVISIONED' });
+    expect(aws.iam).toHaveReceivedCommandTimes(UpdateLoginProfileCommand, 0);
+    expect(aws.ses.commandCalls(SendEmailCommand)).toHaveLength(0);
   });
 });

@@ -47,6 +47,8 @@ describe('provisionUser: a new hire', () => {
       path: '/onboarding/',
       groups: ['developers', 'on-call'],
       created: true,
+      createdByThisExecution: true,
+      busyElsewhere: false,
     });
     const input = createUserInput();
     expect(input.UserName).toBe('bob.builder');
@@ -206,5 +208,46 @@ describe('provisionUser: a concurrent delivery creates the user first (EntityAlr
     aws.iam.on(CreateUserCommand).rejects(alreadyExists());
     await expect(provisionUser(iamClient(), hire, settings, now)).rejects.toBeInstanceOf(UserNameConflict);
     expect(iamWrites(aws.iam)).toEqual(['CreateUserCommand']);
+  });
+});
+
+describe('provisionUser: which execution may give the user a password', () => {
+  const executionId = 'arn:aws:states:us-east-1:123456789012:execution:onboarding:run-a';
+  const claimTags = (createdBy: string, status: string, updatedAt: string) => [
+    { Key: 'onboarding:managed-by', Value: TEST_ENV.MANAGED_BY },
+    { Key: 'onboarding:employee-id', Value: 'E-1001' },
+    { Key: 'onboarding:created-by', Value: createdBy },
+    { Key: 'onboarding:status', Value: status },
+    { Key: 'onboarding:updated-at', Value: updatedAt },
+  ];
+
+  it('records the creating execution on the user it creates', async () => {
+    const user = await provisionUser(iamClient(), hire, { ...settings, executionId }, now);
+    expect(createUserInput().Tags).toContainEqual({ Key: 'onboarding:created-by', Value: executionId });
+    expect(user).toMatchObject({ created: true, createdByThisExecution: true, busyElsewhere: false });
+  });
+
+  it('knows its own user when an earlier attempt created it and the answer was lost', async () => {
+    aws.iam.on(GetUserCommand).resolves({ User: managedUser({ tags: claimTags(executionId, 'in-progress', now.toISOString()) }) });
+    const user = await provisionUser(iamClient(), hire, { ...settings, executionId }, now);
+    expect(user).toMatchObject({ created: false, createdByThisExecution: true, busyElsewhere: false });
+  });
+
+  it('stands back while another execution that just created the user is onboarding it', async () => {
+    const fiveMinutesAgo = new Date(now.getTime() - 5 * 60_000).toISOString();
+    aws.iam.on(GetUserCommand).resolves({ User: managedUser({ tags: claimTags('other-execution', 'in-progress', fiveMinutesAgo) }) });
+    const user = await provisionUser(iamClient(), hire, { ...settings, executionId }, now);
+    expect(user).toMatchObject({ created: false, createdByThisExecution: false, busyElsewhere: true });
+  });
+
+  it.each([
+    ['the other execution failed', 'failed', 1],
+    ['the other execution completed', 'complete', 1],
+    ['the other execution has been in progress too long to be alive', 'in-progress', 16],
+  ])('carries on when %s', async (_why, status, minutesAgo) => {
+    const then = new Date(now.getTime() - minutesAgo * 60_000).toISOString();
+    aws.iam.on(GetUserCommand).resolves({ User: managedUser({ tags: claimTags('other-execution', status, then) }) });
+    const user = await provisionUser(iamClient(), hire, { ...settings, executionId }, now);
+    expect(user).toMatchObject({ createdByThisExecution: false, busyElsewhere: false });
   });
 });
