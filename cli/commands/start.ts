@@ -12,7 +12,7 @@ import { executionDocument, follow, outcomeText, stepLine, succeeded, type Step 
 export const POLL_INTERVAL_MS = 1000;
 
 // The hire's fields and the flags that set them (commander names options after the flag).
-const HIRE_FLAGS = {
+export const HIRE_FLAGS = {
   employeeId: '--employee-id',
   firstName: '--first-name',
   lastName: '--last-name',

@@ -2,48 +2,18 @@
  * The CLI against the local stack: real Step Functions API calls over loopback, the real
  * definition and handlers behind them, moto for IAM, KMS and SES.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { writeDiscoveryFile } from '../../local/discovery.ts';
-import { startLocalStack, type LocalStack } from '../../local/stack.ts';
-import { cli as runCli, HIRE } from '../cli/support.ts';
-import { captureOutput } from '../support/capture.ts';
+import { describe, expect, it } from 'vitest';
+import { HIRE } from '../cli/support.ts';
+import { useLocalCli } from '../support/local-cli.ts';
 import { expectNoSecrets } from '../support/secrets.ts';
 
-let stack: LocalStack;
-let root: string;
-/** The functions' log lines (they run in this process), kept out of the test output. */
-let logs: ReturnType<typeof captureOutput>;
-
-/** The CLI with `--local`, reading the stack's discovery file; polls every 20 ms. */
-async function cli(argv: string[]) {
-  return runCli([...argv, '--local'], { env: {}, projectRoot: root, pollMs: 20 });
-}
-
-beforeAll(async () => {
-  stack = await startLocalStack({ quiet: true, retryIntervalMs: 10 });
-  root = await mkdtemp(path.join(os.tmpdir(), 'onboarding-cli-local-'));
-  writeDiscoveryFile(stack, root);
-});
-
-afterAll(async () => {
-  await stack?.stop();
-  if (root) await rm(root, { recursive: true, force: true });
-});
-
-beforeEach(async () => {
-  await stack.reset();
-  logs = captureOutput();
-});
-
-afterEach(() => logs.restore());
+const local = useLocalCli('onboarding-cli-local-');
+const { cli } = local;
 
 describe('onboarding CLI on the local stack', () => {
   it('starts an onboarding, follows it through IAM retries, and shows the summary', async () => {
     // IAM right after CreateUser: the login profile cannot be created twice, then it can.
-    stack.faults.add({ service: 'iam', operation: 'CreateLoginProfile', error: 'EntityTemporarilyUnmodifiable', count: 2 });
+    local.stack.faults.add({ service: 'iam', operation: 'CreateLoginProfile', error: 'EntityTemporarilyUnmodifiable', count: 2 });
 
     const started = await cli(['start', ...hireFlags(), '--wait']);
 
@@ -62,7 +32,7 @@ describe('onboarding CLI on the local stack', () => {
     ]);
     expect(started.stdout).toMatch(/\nSucceeded in .*\n {2}status +ONBOARDED\n/);
     expect(started.stdout).toMatch(/\n {2}userName +bob\.builder\n/);
-    expect((await stack.mail()).filter((m) => m.to.includes(HIRE.email))).toHaveLength(1);
+    expect((await local.stack.mail()).filter((m) => m.to.includes(HIRE.email))).toHaveLength(1);
 
     const status = await cli(['status', 'onboard-E-1001', '--json']);
     expect(JSON.parse(status.stdout)).toMatchObject({ status: 'SUCCEEDED', output: { status: 'ONBOARDED', userName: 'bob.builder' } });
@@ -70,7 +40,7 @@ describe('onboarding CLI on the local stack', () => {
     const history = await cli(['history', 'onboard-E-1001', '--json']);
     expect(history.code).toBe(0);
     // The sealed password is in the execution's history, and masked in what the CLI shows.
-    const sealed = stack
+    const sealed = local.stack
       .history(executionArnOf('onboard-E-1001'))
       .map((e) => JSON.stringify(e).match(/sealedPassword\\":\\"([^\\]+)/)?.[1])
       .find(Boolean);
@@ -80,10 +50,10 @@ describe('onboarding CLI on the local stack', () => {
 
     // The password went to IAM (a new one per attempt) and the mail, and into none of what
     // the CLI printed.
-    const passwords = stack.passwordsSent();
+    const passwords = local.stack.passwordsSent();
     expect(passwords).toHaveLength(3);
     const events = await cli(['history', 'onboard-E-1001', '--events']);
-    expectNoSecrets(passwords, { started, status, history, events, logs: logs.text() });
+    expectNoSecrets(passwords, { started, status, history, events, logs: local.logs() });
   });
 
   it('starting the same hire again reports the finished run and starts nothing', async () => {
@@ -93,7 +63,7 @@ describe('onboarding CLI on the local stack', () => {
 
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/^onboard-E-1001 already finished: SUCCEEDED/);
-    expect(stack.requests({ service: 'states', operation: 'StartExecution' })).toHaveLength(1);
+    expect(local.stack.requests({ service: 'states', operation: 'StartExecution' })).toHaveLength(1);
 
     const list = await cli(['list']);
     expect(list.stdout).toMatch(/^NAME +STATUS +STARTED +STOPPED\nonboard-E-1001 +SUCCEEDED /);
@@ -118,7 +88,7 @@ describe('onboarding CLI on the local stack', () => {
 });
 
 function executionArnOf(name: string): string {
-  return `${stack.stateMachines.find((m) => m.key === 'onboarding')!.arn.replace(':stateMachine:', ':execution:')}:${name}`;
+  return `${local.stack.stateMachines.find((m) => m.key === 'onboarding')!.arn.replace(':stateMachine:', ':execution:')}:${name}`;
 }
 
 function hireFlags(): string[] {

@@ -14,6 +14,7 @@ import { IAMClient, ListUsersCommand } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HIRE_FLAGS } from '../../cli/commands/start.ts';
 import { run } from '../../cli/main.ts';
 import { ONBOARDING, REPROVISION } from '../../cli/target.ts';
 import { parseHire } from '../../functions/lib/hire.ts';
@@ -52,18 +53,6 @@ interface CliCase {
   names?: string;
   expected?: { hire: Hire; stateMachineArn: string };
 }
-
-const HIRE_FLAGS: Record<string, string> = {
-  employeeId: '--employee-id',
-  firstName: '--first-name',
-  lastName: '--last-name',
-  email: '--email',
-  userName: '--user-name',
-  groups: '--groups',
-  department: '--department',
-  managerEmail: '--manager-email',
-  startDate: '--start-date',
-};
 
 // --- valid by construction ----------------------------------------------------------------
 
@@ -115,7 +104,7 @@ function render(d: Draft): { groups: string[][]; file?: string } {
   const options = d.options.map((g) => (g.length === 2 ? pair(g[0]!, g[1]!) : g));
   if (d.via === 'file') return { groups: [pair('--input', FILE), ...options], file: JSON.stringify(d.hire) };
   const fields = Object.entries(d.hire).map(([field, value]) =>
-    pair(HIRE_FLAGS[field] ?? `--${field}`, Array.isArray(value) ? value.join(',') : String(value)),
+    pair(HIRE_FLAGS[field as keyof typeof HIRE_FLAGS] ?? `--${field}`, Array.isArray(value) ? value.join(',') : String(value)),
   );
   return { groups: [...fields, ...options] };
 }
