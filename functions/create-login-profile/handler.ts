@@ -2,9 +2,10 @@ import { iamClient, kmsClient } from '../lib/clients.ts';
 import { config } from '../lib/config.ts';
 import { lambdaHandler, logger } from '../lib/lambda.ts';
 import { createLoginProfile, type LoginProfileClaim } from '../lib/login-profile.ts';
+import type { PasswordRules } from '../lib/password.ts';
 
 /** Sets a reset-required console password; only its KMS ciphertext leaves this function. */
-export const handler = lambdaHandler(async (event: { userName: string; executionId: string } & LoginProfileClaim) => {
+export const handler = lambdaHandler(async (event: { userName: string; executionId: string; passwordRules: PasswordRules } & LoginProfileClaim) => {
   const { KMS_KEY_ID, PASSWORD_LENGTH } = config();
   const result = await createLoginProfile(
     { iam: iamClient(), kms: kmsClient() },
@@ -13,6 +14,7 @@ export const handler = lambdaHandler(async (event: { userName: string; execution
       executionId: event.executionId,
       createdByThisExecution: event.createdByThisExecution === true,
       busyElsewhere: event.busyElsewhere === true,
+      passwordRules: event.passwordRules,
     },
     { kmsKeyId: KMS_KEY_ID, passwordLength: PASSWORD_LENGTH },
   );

@@ -8,7 +8,7 @@ import {
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { sealSecret } from './envelope.ts';
 import { TAG } from './managed-user.ts';
-import { generatePassword, passwordRules } from './password.ts';
+import { generatePassword, passwordRules, type PasswordRules } from './password.ts';
 
 export type LoginProfileResult =
   | { status: 'CREATED'; sealedPassword: string; passwordIssuedAt: string; issuedAtTagged: boolean }
@@ -53,12 +53,13 @@ type PasswordSettings = { kmsKeyId: string; passwordLength: number };
 
 /** A new password for the account's policy, and its KMS seal for this user and execution. */
 async function newSealedPassword(
-  clients: { iam: IAMClient; kms: KMSClient },
+  kms: KMSClient,
+  rules: PasswordRules,
   request: LoginProfileRequest,
   settings: PasswordSettings,
 ): Promise<{ password: string; sealedPassword: string }> {
-  const password = generatePassword(await passwordRules(clients.iam), settings.passwordLength);
-  const sealedPassword = await sealSecret(clients.kms, settings.kmsKeyId, password, request);
+  const password = generatePassword(rules, settings.passwordLength);
+  const sealedPassword = await sealSecret(kms, settings.kmsKeyId, password, request);
   return { password, sealedPassword };
 }
 
@@ -75,13 +76,14 @@ async function newSealedPassword(
  */
 export async function createLoginProfile(
   clients: { iam: IAMClient; kms: KMSClient },
-  request: LoginProfileRequest & LoginProfileClaim,
+  request: LoginProfileRequest & LoginProfileClaim & { passwordRules: PasswordRules },
   settings: PasswordSettings,
   now: Date = new Date(),
 ): Promise<LoginProfileResult> {
   if (request.busyElsewhere) return { status: 'IN_PROGRESS_ELSEWHERE' };
   const envelope = { userName: request.userName, executionId: request.executionId };
-  const { password, sealedPassword } = await newSealedPassword(clients, envelope, settings);
+  // The CreateUser step read the account policy: not read again here.
+  const { password, sealedPassword } = await newSealedPassword(clients.kms, request.passwordRules, envelope, settings);
 
   try {
     await clients.iam.send(
@@ -124,7 +126,8 @@ export async function resetLoginProfile(
   request: LoginProfileRequest,
   settings: PasswordSettings,
 ): Promise<{ sealedPassword: string }> {
-  const { password, sealedPassword } = await newSealedPassword(clients, request, settings);
+  const rules = await passwordRules(clients.iam);
+  const { password, sealedPassword } = await newSealedPassword(clients.kms, rules, request, settings);
   try {
     await clients.iam.send(
       new UpdateLoginProfileCommand({ UserName: request.userName, Password: password, PasswordResetRequired: true }),

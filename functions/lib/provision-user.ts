@@ -11,7 +11,7 @@ import {
 import { GroupNotFound, UserNameConflict } from './errors.ts';
 import type { Hire } from './hire.ts';
 import { exactTagValue, findUser, isManagedFor, tagValue, toTagValue, TAG, type Ownership } from './managed-user.ts';
-import { passwordRules } from './password.ts';
+import { passwordRules, type PasswordRules } from './password.ts';
 
 export interface ProvisionSettings extends Ownership {
   permissionsBoundaryArn?: string;
@@ -40,6 +40,8 @@ export interface ProvisionedUser {
    * not touch the login profile (two executions racing for it would send two passwords).
    */
   busyElsewhere: boolean;
+  /** The account password policy as read here, for the login-profile step (read once per onboarding). */
+  passwordRules: PasswordRules;
 }
 
 async function assertGroupsExist(iam: IAMClient, groups: string[]): Promise<void> {
@@ -146,5 +148,6 @@ export async function provisionUser(
     created,
     createdByThisExecution,
     busyElsewhere,
+    passwordRules: rules,
   };
 }

@@ -284,6 +284,9 @@ describe('least privilege', () => {
     await onboard('invalid input', { employeeId: 42 });
     await admin.send(new DeleteAccountPasswordPolicyCommand({}));
     await onboard('no account password policy', hire(8));
+    // CreateLoginProfile lands but the answer is lost: the retry replaces the password (UpdateLoginProfile).
+    stack.faults.add({ service: 'iam', operation: 'CreateLoginProfile', error: 'ServiceFailure', count: 1, when: 'after' });
+    await onboard('login profile answer lost', hire(9));
 
     const target = (n: number, action: string, extra: Record<string, unknown> = {}) => ({
       action,
@@ -316,6 +319,7 @@ describe('least privilege', () => {
       'credentials email rejected (left for the sweep): FAILED MessageRejected',
       'invalid input: FAILED InvalidHrEvent',
       'no account password policy: SUCCEEDED',
+      'login profile answer lost: SUCCEEDED',
       'reset and re-send: SUCCEEDED',
       'reset, email rejected: FAILED MessageRejected',
       'reset of a user that is gone: SUCCEEDED',

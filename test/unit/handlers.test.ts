@@ -19,6 +19,7 @@ vi.hoisted(() => {
 });
 
 import { handler as createLoginProfile } from '../../functions/create-login-profile/handler.ts';
+import { AWS_DEFAULT_RULES, type PasswordRules } from '../../functions/lib/password.ts';
 import { handler as createUser } from '../../functions/create-user/handler.ts';
 import { resetConfigCache } from '../../functions/lib/config.ts';
 import type { Hire } from '../../functions/lib/hire.ts';
@@ -81,10 +82,11 @@ async function invoke<T>(handler: Handler, functionKey: string, event: unknown):
 async function onboard() {
   const validated = await invoke<{ hire: Hire }>(validateHire as Handler, 'validateHire', input);
   const hire = validated.result!.hire;
-  const user = await invoke<{ arn: string; path: string }>(createUser as Handler, 'createUser', { hire, executionId });
+  const user = await invoke<{ arn: string; path: string; passwordRules: PasswordRules }>(createUser as Handler, 'createUser', { hire, executionId });
   const profile = await invoke<{ status: string; sealedPassword: string }>(createLoginProfile as Handler, 'createLoginProfile', {
     userName: hire.userName,
     executionId,
+    passwordRules: user.result!.passwordRules,
   });
   const delivery = await invoke<{ messageIds: string[]; sentAt: string; signInUrl: string }>(sendCredentials as Handler, 'sendCredentials', {
     hire,
@@ -173,7 +175,7 @@ describe('handlers: errors', () => {
     });
     aws.iam.on(CreateLoginProfileCommand).rejects(etu);
 
-    const failed = await invoke(createLoginProfile as Handler, 'createLoginProfile', { userName: 'bob.builder', executionId });
+    const failed = await invoke(createLoginProfile as Handler, 'createLoginProfile', { userName: 'bob.builder', executionId, passwordRules: AWS_DEFAULT_RULES });
 
     expect(failed.error).toBe(etu);
     expect(failed.error!.name).toBe('EntityTemporarilyUnmodifiableException');
@@ -190,7 +192,7 @@ describe('handlers: errors', () => {
       });
     });
 
-    const failed = await invoke(createLoginProfile as Handler, 'createLoginProfile', { userName: 'bob.builder', executionId });
+    const failed = await invoke(createLoginProfile as Handler, 'createLoginProfile', { userName: 'bob.builder', executionId, passwordRules: AWS_DEFAULT_RULES });
 
     expect(failed.error!.name).toBe('PasswordPolicyViolationException');
     expect(failed.error!.message).toContain('********');
@@ -207,7 +209,7 @@ describe('handlers: errors', () => {
     delete process.env.KMS_KEY_ID;
     resetConfigCache();
     try {
-      const failed = await invoke(createLoginProfile as Handler, 'createLoginProfile', { userName: 'bob.builder', executionId });
+      const failed = await invoke(createLoginProfile as Handler, 'createLoginProfile', { userName: 'bob.builder', executionId, passwordRules: AWS_DEFAULT_RULES });
       expect(failed.error!.name).toBe('ConfigurationError');
       expect(failed.error!.message).toContain('KMS_KEY_ID: is required');
       expect(aws.iam.calls()).toHaveLength(0);

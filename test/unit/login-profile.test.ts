@@ -10,11 +10,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { iamClient, kmsClient } from '../../functions/lib/clients.ts';
 import { openSecret } from '../../functions/lib/envelope.ts';
 import { createLoginProfile, redact } from '../../functions/lib/login-profile.ts';
+import { AWS_DEFAULT_RULES } from '../../functions/lib/password.ts';
 import { fakeAws, type FakeAws } from '../support/aws-fakes.ts';
 import { TEST_ENV } from '../support/env.ts';
 import { expectNoSecrets, passwordsSent } from '../support/secrets.ts';
 
-const request = { userName: 'bob.builder', executionId: 'arn:aws:states:us-east-1:123456789012:execution:onboarding:run-1' };
+const request = {
+  userName: 'bob.builder',
+  executionId: 'arn:aws:states:us-east-1:123456789012:execution:onboarding:run-1',
+  passwordRules: AWS_DEFAULT_RULES,
+};
 const settings = { kmsKeyId: TEST_ENV.KMS_KEY_ID, passwordLength: 20 };
 const now = new Date('2025-03-01T09:00:00.000Z');
 
@@ -48,10 +53,14 @@ describe('createLoginProfile', () => {
     await expect(openSecret(kmsClient(), settings.kmsKeyId, result.sealedPassword, request)).resolves.toBe(password);
   });
 
-  it('raises the length to the account policy minimum', async () => {
-    aws.iam.on(GetAccountPasswordPolicyCommand).resolves({ PasswordPolicy: { MinimumPasswordLength: 32 } });
-    await createLoginProfile(clients(), request, settings, now);
+  it('raises the length to the account policy minimum (as the CreateUser step read it)', async () => {
+    await createLoginProfile(clients(), { ...request, passwordRules: { ...AWS_DEFAULT_RULES, minimumLength: 32 } }, settings, now);
     expect(passwordsSent(aws.iam)[0]).toHaveLength(32);
+  });
+
+  it('does not read the account password policy again', async () => {
+    await createLoginProfile(clients(), request, settings, now);
+    expect(aws.iam).toHaveReceivedCommandTimes(GetAccountPasswordPolicyCommand, 0);
   });
 
   it('tags when the password was issued', async () => {

@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { iamClient } from '../../functions/lib/clients.ts';
 import { GroupNotFound, UserNameConflict } from '../../functions/lib/errors.ts';
 import type { Hire } from '../../functions/lib/hire.ts';
+import { AWS_DEFAULT_RULES } from '../../functions/lib/password.ts';
 import { provisionUser, type ProvisionSettings } from '../../functions/lib/provision-user.ts';
 import { fakeAws, iamWrites, managedUser, noSuchEntity, type FakeAws } from '../support/aws-fakes.ts';
 import { TEST_ENV } from '../support/env.ts';
@@ -49,6 +50,7 @@ describe('provisionUser: a new hire', () => {
       created: true,
       createdByThisExecution: true,
       busyElsewhere: false,
+      passwordRules: AWS_DEFAULT_RULES,
     });
     const input = createUserInput();
     expect(input.UserName).toBe('bob.builder');
