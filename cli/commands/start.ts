@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { DescribeExecutionCommand, StartExecutionCommand, type DescribeExecutionCommandOutput, type SFNClient } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
@@ -7,6 +6,7 @@ import { parseHire } from '../../functions/lib/hire.ts';
 import { EXIT, formatTime, printJson, UsageError, type CommandContext, type Io } from '../output.ts';
 import { executionArnFor, withCommonOptions, withSession, type TargetOptions } from '../target.ts';
 import { executionDocument, follow, outcomeText, stepLine, succeeded, type Step } from '../timeline.ts';
+import { stableExecutionName } from '../../functions/lib/execution-name.ts';
 
 /** How often `--wait` polls the execution's history. */
 export const POLL_INTERVAL_MS = 1000;
@@ -52,16 +52,9 @@ export function register(program: Command, ctx: CommandContext): void {
   withCommonOptions(command).action(async (options: StartOptions) => ctx.exit(await start(ctx.io, options)));
 }
 
-/**
- * The execution name for a hire: the same hire always gets the same name, so Step Functions
- * itself refuses to run it twice. Characters a name cannot hold become "-", and then a digest
- * of the id keeps two ids that differ only there apart.
- */
+/** The execution name for a hire, `onboard-<employeeId>`: starting the same hire twice is refused. */
 export function defaultExecutionName(employeeId: string): string {
-  const safe = employeeId.replace(/[^A-Za-z0-9_-]/g, '-');
-  if (safe === employeeId && `onboard-${safe}`.length <= 80) return `onboard-${safe}`;
-  const digest = createHash('sha256').update(employeeId).digest('hex').slice(0, 8);
-  return `onboard-${safe.slice(0, 80 - 'onboard-'.length - 1 - digest.length)}-${digest}`;
+  return stableExecutionName('onboard', employeeId);
 }
 
 function freshName(name: string, now: Date): string {

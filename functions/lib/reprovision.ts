@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   GetLoginProfileCommand,
   NoSuchEntityException,
@@ -13,6 +12,7 @@ import { ConfigurationError, HireNotRebuildable } from './errors.ts';
 import { findUser, isManaged, passwordResetsOf, tagValue, TAG, type Ownership } from './managed-user.ts';
 import type { ReprovisionInput, ReprovisionReason } from './reprovision-user.ts';
 import { hireFromUser } from './user-hire.ts';
+import { stableExecutionName } from './execution-name.ts';
 
 /**
  * The scheduled sweep over the users this workflow manages. For each one it decides, from
@@ -113,23 +113,12 @@ const EXECUTION_PREFIX = {
   'remove-console-access': 'remove',
 } as const;
 
-const MAX_EXECUTION_NAME = 80;
-
 /**
  * `<prefix>-<userName>-<YYYY-MM-DD>` (prefix `reonboard`, `reset` or `remove`): one name per
- * user, action and UTC day. Only letters, digits, `-` and `_` are used, the characters Step
- * Functions asks for when executions are logged to CloudWatch; a user name with others
- * (`bob.builder`), or too long to fit, has them replaced and a hash of the real name appended,
- * so two users never share a name.
+ * user, action and UTC day, so a second sweep the same day cannot act twice.
  */
 export function executionName(action: keyof typeof EXECUTION_PREFIX, userName: string, now: Date): string {
-  const prefix = EXECUTION_PREFIX[action];
-  const day = now.toISOString().slice(0, 10);
-  const room = MAX_EXECUTION_NAME - prefix.length - day.length - 2;
-  const safe = userName.replace(/[^A-Za-z0-9_-]/g, '_');
-  if (safe === userName && safe.length <= room) return `${prefix}-${safe}-${day}`;
-  const hash = createHash('sha256').update(userName).digest('hex').slice(0, 8);
-  return `${prefix}-${safe.slice(0, room - hash.length - 1)}-${hash}-${day}`;
+  return stableExecutionName(EXECUTION_PREFIX[action], userName, { suffix: now.toISOString().slice(0, 10), replacement: '_' });
 }
 
 // --- decisions --------------------------------------------------------------------------
