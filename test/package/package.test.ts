@@ -189,8 +189,8 @@ describe('least privilege', () => {
     expect(functionActions(template, 'recordFailure')).toEqual(['iam:GetUser', 'iam:TagUser']);
     expect(functionActions(template, 'createLoginProfile')).toEqual([
       'iam:CreateLoginProfile',
-      'iam:GetAccountPasswordPolicy',
       'iam:TagUser',
+      'iam:UpdateLoginProfile',
       'kms:Encrypt',
     ]);
   });
