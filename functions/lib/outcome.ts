@@ -5,24 +5,10 @@ import { credentialsEmails, escapeHtml, sendEmails, signInUrl } from './email.ts
 import { openSecret } from './envelope.ts';
 import type { Hire } from './hire.ts';
 import { findUser, isManagedFor, tagStatus, tagValue, toTagValue, TAG, type Ownership } from './managed-user.ts';
+import { causeMessage, type CaughtError } from './caught-error.ts';
 
-/** The error a Catch puts in state: `Error` is the error name, `Cause` its message (or Lambda's JSON). */
-export interface CaughtError {
-  Error: string;
-  Cause?: string;
-}
-
-/** Lambda reports a failure's cause as JSON with `errorMessage`; other sources give plain text. */
-export function causeMessage(cause: string | undefined): string {
-  if (!cause) return '';
-  try {
-    const parsed: unknown = JSON.parse(cause);
-    if (parsed && typeof parsed === 'object' && 'errorMessage' in parsed) return String(parsed.errorMessage);
-  } catch {
-    // plain text
-  }
-  return cause;
-}
+// The handlers and their tests still import these from here.
+export { causeMessage, type CaughtError };
 
 export interface DeliveryRequest {
   hire: Pick<Hire, 'firstName' | 'email' | 'userName'>;
