@@ -8,22 +8,15 @@ import {
   GetUserCommand,
   TagUserCommand,
   UpdateLoginProfileCommand,
+  type Tag,
 } from '@aws-sdk/client-iam';
 import { SendEmailCommand } from '@aws-sdk/client-ses';
-import type { StateMachineDefinition } from 'aws-local-stepfunctions';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  instantRetries,
-  loadDefinition,
-  resolveTaskHandlers,
-  runExecution,
-  type ExecutionResult,
-  type TaskHandler,
-} from '../../local/workflow.ts';
-import { fakeAws, noSuchEntity, type FakeAws } from '../support/aws-fakes.ts';
-import { captureOutput } from '../support/capture.ts';
-import { applyTestEnv, TEST_ENV } from '../support/env.ts';
-import { expectNoSecrets, passwordsSent } from '../support/secrets.ts';
+import { describe, expect, it } from 'vitest';
+import { iamWrites, noSuchEntity } from '../../testing/aws-fakes.ts';
+import { TEST_ENV } from '../../testing/lambda-env.ts';
+import { inProcessStateMachine } from '../../testing/state-machine.ts';
+import { entered, retries, useStateMachines } from '../support/in-process.ts';
+import { passwordsSent } from '../support/secrets.ts';
 
 const hire = {
   employeeId: 'E-1001',
@@ -42,59 +35,10 @@ const etu = () =>
     $metadata: { httpStatusCode: 409 },
   });
 
-let definition: StateMachineDefinition;
-let handlers: Record<string, TaskHandler>;
-let aws: FakeAws;
-let output: ReturnType<typeof captureOutput>;
-let run = 0;
+const workflow = useStateMachines(['onboarding']);
+const execute = (input: unknown) => workflow.execute('onboarding', input);
 
-beforeAll(async () => {
-  applyTestEnv();
-  definition = loadDefinition('statemachines/onboarding.asl.yaml');
-  handlers = await resolveTaskHandlers(definition);
-});
-
-beforeEach(() => {
-  aws = fakeAws();
-  output = captureOutput();
-});
-
-afterEach(() => {
-  output.restore();
-  aws.reset();
-});
-
-async function execute(input: unknown): Promise<ExecutionResult> {
-  run += 1;
-  const stateMachineArn = 'arn:aws:states:us-east-1:123456789012:stateMachine:onboarding';
-  const result = await runExecution(definition, input as never, {
-    handlers,
-    stateMachineArn,
-    executionName: `run-${run}`,
-    executionArn: `arn:aws:states:us-east-1:123456789012:execution:onboarding:run-${run}`,
-    retryIntervalOverrides: instantRetries(definition),
-  });
-  // Whatever happened, the password is nowhere but in the IAM request and the email.
-  expectNoSecrets(passwordsSent(aws.iam), {
-    events: result.events,
-    output: result.output,
-    error: result.error,
-    cause: result.cause,
-    logs: output.text(),
-    tags: aws.iam.commandCalls(TagUserCommand).map((c) => c.args[0].input),
-    createUser: aws.iam.commandCalls(CreateUserCommand).map((c) => c.args[0].input),
-  });
-  return result;
-}
-
-const retries = (result: ExecutionResult, state: string) =>
-  result.events.filter((e) => e.type === 'StateRetried' && (e.state as { name: string }).name === state);
-const entered = (result: ExecutionResult) =>
-  result.events.filter((e) => e.type === 'StateEntered').map((e) => (e.state as { name: string }).name);
-const sentTo = (to: string) =>
-  aws.ses.commandCalls(SendEmailCommand).filter((c) => c.args[0].input.Destination?.ToAddresses?.includes(to));
-const iamWrites = () =>
-  aws.iam.calls().filter((c) => !/^(Get|List)/.test((c.args[0] as object).constructor.name));
+const sentTo = workflow.sentTo;
 
 describe('onboarding state machine', () => {
   it('onboards a new hire: user, groups, reset-required password, credentials email, complete tag', async () => {
@@ -112,17 +56,17 @@ describe('onboarding state machine', () => {
       emailsSent: 1,
     });
 
-    const create = aws.iam.commandCalls(CreateUserCommand)[0]!.args[0].input;
+    const create = workflow.aws.iam.commandCalls(CreateUserCommand)[0]!.args[0].input;
     expect(create).toMatchObject({ UserName: 'bob.builder', Path: '/onboarding/' });
     expect(create.Tags).toEqual(expect.arrayContaining(managedTags));
-    expect(aws.iam).toHaveReceivedCommandWith(AddUserToGroupCommand, { GroupName: 'developers', UserName: 'bob.builder' });
-    expect(aws.iam).toHaveReceivedCommandWith(AttachUserPolicyCommand, {
+    expect(workflow.aws.iam).toHaveReceivedCommandWith(AddUserToGroupCommand, { GroupName: 'developers', UserName: 'bob.builder' });
+    expect(workflow.aws.iam).toHaveReceivedCommandWith(AttachUserPolicyCommand, {
       UserName: 'bob.builder',
       PolicyArn: 'arn:aws:iam::aws:policy/IAMUserChangePassword',
     });
-    expect(aws.iam).toHaveReceivedCommandWith(CreateLoginProfileCommand, { UserName: 'bob.builder', PasswordResetRequired: true });
+    expect(workflow.aws.iam).toHaveReceivedCommandWith(CreateLoginProfileCommand, { UserName: 'bob.builder', PasswordResetRequired: true });
 
-    const [password] = passwordsSent(aws.iam);
+    const [password] = passwordsSent(workflow.aws.iam);
     expect(password).toHaveLength(20);
     const mail = sentTo(hire.email);
     expect(mail).toHaveLength(1);
@@ -133,25 +77,25 @@ describe('onboarding state machine', () => {
     expect(body.Body!.Html!.Data).toContain('bob.builder');
     expect(mail[0]!.args[0].input.Source).toBe(TEST_ENV.SENDER_EMAIL);
 
-    const statusTags = aws.iam.commandCalls(TagUserCommand).flatMap((c) => c.args[0].input.Tags ?? []);
+    const statusTags = workflow.aws.iam.commandCalls(TagUserCommand).flatMap((c) => c.args[0].input.Tags ?? []);
     expect(statusTags).toEqual(expect.arrayContaining([{ Key: 'onboarding:status', Value: 'complete' }]));
     expect(sentTo(TEST_ENV.OPS_EMAIL)).toHaveLength(0);
   });
 
   it('retries CreateLoginProfile through EntityTemporarilyUnmodifiable, as thrown by the SDK', async () => {
-    aws.iam.on(CreateLoginProfileCommand).rejectsOnce(etu()).rejectsOnce(etu()).rejectsOnce(etu()).resolves({});
+    workflow.aws.iam.on(CreateLoginProfileCommand).rejectsOnce(etu()).rejectsOnce(etu()).rejectsOnce(etu()).resolves({});
 
     const result = await execute(hire);
 
     expect(result.status).toBe('SUCCEEDED');
     expect(retries(result, 'CreateLoginProfile')).toHaveLength(3);
-    expect(aws.iam).toHaveReceivedCommandTimes(CreateLoginProfileCommand, 4);
-    expect(aws.iam).toHaveReceivedCommandTimes(CreateUserCommand, 1);
+    expect(workflow.aws.iam).toHaveReceivedCommandTimes(CreateLoginProfileCommand, 4);
+    expect(workflow.aws.iam).toHaveReceivedCommandTimes(CreateUserCommand, 1);
     expect(sentTo(hire.email)).toHaveLength(1);
   });
 
   it('retries CreateLoginProfile while the new user is not yet visible (NoSuchEntity)', async () => {
-    aws.iam.on(CreateLoginProfileCommand).rejectsOnce(noSuchEntity()).resolves({});
+    workflow.aws.iam.on(CreateLoginProfileCommand).rejectsOnce(noSuchEntity()).resolves({});
 
     const result = await execute(hire);
 
@@ -161,8 +105,8 @@ describe('onboarding state machine', () => {
   });
 
   it('gives up after the retries run out: failure tagged, ops emailed, execution FAILED with the SDK error name', async () => {
-    aws.iam.on(CreateLoginProfileCommand).rejects(etu());
-    aws.iam.on(GetUserCommand).rejectsOnce(noSuchEntity()).resolves({
+    workflow.aws.iam.on(CreateLoginProfileCommand).rejects(etu());
+    workflow.aws.iam.on(GetUserCommand).rejectsOnce(noSuchEntity()).resolves({
       User: { UserName: 'bob.builder', Path: '/onboarding/', Arn: 'arn', UserId: 'U', CreateDate: new Date(), Tags: managedTags },
     });
 
@@ -172,7 +116,7 @@ describe('onboarding state machine', () => {
     expect(result.error).toBe('EntityTemporarilyUnmodifiableException');
     expect(retries(result, 'CreateLoginProfile')).toHaveLength(10);
     expect(entered(result).slice(-3)).toEqual(['RecordFailure', 'NotifyOps', 'OnboardingFailed']);
-    const failureTags = aws.iam.commandCalls(TagUserCommand).flatMap((c) => c.args[0].input.Tags ?? []);
+    const failureTags = workflow.aws.iam.commandCalls(TagUserCommand).flatMap((c) => c.args[0].input.Tags ?? []);
     expect(failureTags).toEqual(
       expect.arrayContaining([
         { Key: 'onboarding:status', Value: 'failed' },
@@ -192,8 +136,8 @@ describe('onboarding state machine', () => {
     expect(result.error).toBe('InvalidHrEvent');
     expect(result.cause).toContain('firstName');
     expect(result.cause).toContain('email');
-    expect(aws.iam.calls()).toHaveLength(0);
-    expect(aws.kms.calls()).toHaveLength(0);
+    expect(workflow.aws.iam.calls()).toHaveLength(0);
+    expect(workflow.aws.kms.calls()).toHaveLength(0);
     expect(sentTo(TEST_ENV.OPS_EMAIL)).toHaveLength(1);
     expect(sentTo(hire.email)).toHaveLength(0);
   });
@@ -208,25 +152,25 @@ describe('onboarding state machine', () => {
     const result = await execute({ ...hire, department: undefined, groups: ['no-such-group'] });
 
     expect(result.error).toBe('GroupNotFound');
-    expect(iamWrites()).toHaveLength(0);
+    expect(iamWrites(workflow.aws.iam)).toHaveLength(0);
     expect(sentTo(TEST_ENV.OPS_EMAIL)).toHaveLength(1);
   });
 
   it('carries on with a user this workflow already created for the same employee', async () => {
-    aws.iam.on(GetUserCommand).resolves({
+    workflow.aws.iam.on(GetUserCommand).resolves({
       User: { UserName: 'bob.builder', Path: '/onboarding/', Arn: 'arn:aws:iam::123456789012:user/onboarding/bob.builder', UserId: 'U', CreateDate: new Date(), Tags: managedTags },
     });
 
     const result = await execute(hire);
 
     expect(result.status).toBe('SUCCEEDED');
-    expect(aws.iam).toHaveReceivedCommandTimes(CreateUserCommand, 0);
-    expect(aws.iam).toHaveReceivedCommandTimes(CreateLoginProfileCommand, 1);
+    expect(workflow.aws.iam).toHaveReceivedCommandTimes(CreateUserCommand, 0);
+    expect(workflow.aws.iam).toHaveReceivedCommandTimes(CreateLoginProfileCommand, 1);
     expect(sentTo(hire.email)).toHaveLength(1);
   });
 
   it('fails with UserNameConflict on a user that is not ours, and leaves it untouched', async () => {
-    aws.iam.on(GetUserCommand).resolves({
+    workflow.aws.iam.on(GetUserCommand).resolves({
       User: { UserName: 'bob.builder', Path: '/', Arn: 'arn:aws:iam::123456789012:user/bob.builder', UserId: 'U', CreateDate: new Date(), Tags: [] },
     });
 
@@ -234,14 +178,14 @@ describe('onboarding state machine', () => {
 
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('UserNameConflict');
-    expect(iamWrites()).toHaveLength(0);
+    expect(iamWrites(workflow.aws.iam)).toHaveLength(0);
     expect(entered(result)).toContain('RecordFailure');
     expect(sentTo(TEST_ENV.OPS_EMAIL)).toHaveLength(1);
     expect(sentTo(hire.email)).toHaveLength(0);
   });
 
   it('treats a managed user of another employee as a conflict', async () => {
-    aws.iam.on(GetUserCommand).resolves({
+    workflow.aws.iam.on(GetUserCommand).resolves({
       User: {
         UserName: 'bob.builder', Path: '/onboarding/', Arn: 'arn', UserId: 'U', CreateDate: new Date(),
         Tags: [managedTags[0]!, { Key: 'onboarding:employee-id', Value: 'E-9999' }],
@@ -251,14 +195,14 @@ describe('onboarding state machine', () => {
     const result = await execute(hire);
 
     expect(result.error).toBe('UserNameConflict');
-    expect(iamWrites()).toHaveLength(0);
+    expect(iamWrites(workflow.aws.iam)).toHaveLength(0);
   });
 
   it('does not reset the password or email again when the login profile already exists', async () => {
-    aws.iam.on(GetUserCommand).resolves({
+    workflow.aws.iam.on(GetUserCommand).resolves({
       User: { UserName: 'bob.builder', Path: '/onboarding/', Arn: 'arn:aws:iam::123456789012:user/onboarding/bob.builder', UserId: 'U', CreateDate: new Date(), Tags: managedTags },
     });
-    aws.iam.on(CreateLoginProfileCommand).rejects(
+    workflow.aws.iam.on(CreateLoginProfileCommand).rejects(
       new EntityAlreadyExistsException({ message: 'Login Profile for user bob.builder already exists.', $metadata: { httpStatusCode: 409 } }),
     );
 
@@ -271,13 +215,13 @@ describe('onboarding state machine', () => {
       userName: 'bob.builder',
       arn: 'arn:aws:iam::123456789012:user/onboarding/bob.builder',
     });
-    expect(aws.ses.commandCalls(SendEmailCommand)).toHaveLength(0);
-    expect(aws.iam).toHaveReceivedCommandTimes(CreateUserCommand, 0);
+    expect(workflow.aws.ses.commandCalls(SendEmailCommand)).toHaveLength(0);
+    expect(workflow.aws.iam).toHaveReceivedCommandTimes(CreateUserCommand, 0);
   });
 
   it('retries SES throttling and still sends exactly one credentials email', async () => {
     const throttled = Object.assign(new Error('Maximum sending rate exceeded.'), { name: 'Throttling', $metadata: {} });
-    aws.ses.on(SendEmailCommand).rejectsOnce(throttled).resolves({ MessageId: 'm-1' });
+    workflow.aws.ses.on(SendEmailCommand).rejectsOnce(throttled).resolves({ MessageId: 'm-1' });
 
     const result = await execute(hire);
 
@@ -294,7 +238,7 @@ describe('onboarding state machine', () => {
       const result = await execute(hire);
       expect(result.status).toBe('SUCCEEDED');
       const [first, second] = sentTo(hire.email).map((c) => c.args[0].input.Message!.Body!.Text!.Data!);
-      const [password] = passwordsSent(aws.iam);
+      const [password] = passwordsSent(workflow.aws.iam);
       expect(first).toContain('bob.builder');
       expect(first).not.toContain(password);
       expect(second).toContain(password);
@@ -309,23 +253,23 @@ describe('onboarding state machine', () => {
     // The first attempt's write lands, then the caller sees a 5xx; the retry finds the profile.
     const lost = Object.assign(new Error('Internal failure'), { name: 'ServiceFailureException', $metadata: { httpStatusCode: 500 } });
     const exists = new EntityAlreadyExistsException({ message: 'Login Profile for user bob.builder already exists.', $metadata: { httpStatusCode: 409 } });
-    aws.iam.on(CreateLoginProfileCommand).rejectsOnce(lost).rejects(exists);
-    aws.iam.on(UpdateLoginProfileCommand).resolves({});
+    workflow.aws.iam.on(CreateLoginProfileCommand).rejectsOnce(lost).rejects(exists);
+    workflow.aws.iam.on(UpdateLoginProfileCommand).resolves({});
 
     const result = await execute(hire);
 
     expect(result.status).toBe('SUCCEEDED');
     expect(result.output).toMatchObject({ status: 'ONBOARDED', emailsSent: 1 });
-    expect(aws.iam).toHaveReceivedCommandWith(UpdateLoginProfileCommand, { UserName: 'bob.builder', PasswordResetRequired: true });
+    expect(workflow.aws.iam).toHaveReceivedCommandWith(UpdateLoginProfileCommand, { UserName: 'bob.builder', PasswordResetRequired: true });
     // The password emailed is the one IAM holds last.
-    const lastPassword = aws.iam.commandCalls(UpdateLoginProfileCommand).at(-1)!.args[0].input.Password!;
+    const lastPassword = workflow.aws.iam.commandCalls(UpdateLoginProfileCommand).at(-1)!.args[0].input.Password!;
     const mail = sentTo(hire.email);
     expect(mail).toHaveLength(1);
     expect(mail[0]!.args[0].input.Message!.Body!.Text!.Data).toContain(lastPassword);
   });
 
   it('stands back from a user another execution created moments ago and is still onboarding (a duplicate delivery)', async () => {
-    aws.iam.on(GetUserCommand).resolves({
+    workflow.aws.iam.on(GetUserCommand).resolves({
       User: {
         UserName: 'bob.builder', Path: '/onboarding/', Arn: 'arn:aws:iam::123456789012:user/onboarding/bob.builder', UserId: 'U', CreateDate: new Date(),
         Tags: [
@@ -341,22 +285,66 @@ describe('onboarding state machine', () => {
 
     expect(result.status).toBe('SUCCEEDED');
     expect(result.output).toMatchObject({ status: 'IN_PROGRESS_ELSEWHERE', userName: 'bob.builder' });
-    expect(aws.iam).toHaveReceivedCommandTimes(CreateLoginProfileCommand, 0);
-    expect(aws.iam).toHaveReceivedCommandTimes(UpdateLoginProfileCommand, 0);
-    expect(aws.kms.calls()).toHaveLength(0);
-    expect(aws.ses.commandCalls(SendEmailCommand)).toHaveLength(0);
+    expect(workflow.aws.iam).toHaveReceivedCommandTimes(CreateLoginProfileCommand, 0);
+    expect(workflow.aws.iam).toHaveReceivedCommandTimes(UpdateLoginProfileCommand, 0);
+    expect(workflow.aws.kms.calls()).toHaveLength(0);
+    expect(workflow.aws.ses.commandCalls(SendEmailCommand)).toHaveLength(0);
   });
 
   it('never resets a login profile another execution created, even one whose own answer might have been lost', async () => {
-    aws.iam.on(GetUserCommand).resolves({
+    workflow.aws.iam.on(GetUserCommand).resolves({
       User: { UserName: 'bob.builder', Path: '/onboarding/', Arn: 'arn', UserId: 'U', CreateDate: new Date(), Tags: [...managedTags, { Key: 'onboarding:created-by', Value: 'someone-else' }, { Key: 'onboarding:status', Value: 'failed' }] },
     });
-    aws.iam.on(CreateLoginProfileCommand).rejects(new EntityAlreadyExistsException({ message: 'exists', $metadata: { httpStatusCode: 409 } }));
+    workflow.aws.iam.on(CreateLoginProfileCommand).rejects(new EntityAlreadyExistsException({ message: 'exists', $metadata: { httpStatusCode: 409 } }));
 
     const result = await execute(hire);
 
     expect(result.output).toMatchObject({ status: 'ALREADY_PROVISIONED' });
-    expect(aws.iam).toHaveReceivedCommandTimes(UpdateLoginProfileCommand, 0);
-    expect(aws.ses.commandCalls(SendEmailCommand)).toHaveLength(0);
+    expect(workflow.aws.iam).toHaveReceivedCommandTimes(UpdateLoginProfileCommand, 0);
+    expect(workflow.aws.ses.commandCalls(SendEmailCommand)).toHaveLength(0);
+  });
+});
+
+// Found by the fault suite (test/reliability/faults.test.ts).
+describe('onboarding state machine: regressions', () => {
+  /** IAM's view of the one user: created by CreateUser, then changed by every TagUser. */
+  function trackUser(): Map<string, string> {
+    const tags = new Map<string, string>();
+    let created = false;
+    workflow.aws.iam.on(CreateUserCommand).callsFake(async (input: { UserName: string; Path: string; Tags: Tag[] }) => {
+      created = true;
+      for (const tag of input.Tags) tags.set(tag.Key ?? '', tag.Value ?? '');
+      return { User: { UserName: input.UserName, Path: input.Path, Arn: `arn:aws:iam::123456789012:user${input.Path}${input.UserName}`, UserId: 'AIDA', CreateDate: new Date() } };
+    });
+    workflow.aws.iam.on(TagUserCommand).callsFake(async (input: { Tags: Tag[] }) => {
+      for (const tag of input.Tags) tags.set(tag.Key ?? '', tag.Value ?? '');
+      return {};
+    });
+    workflow.aws.iam.on(GetUserCommand).callsFake(async (input: { UserName: string }) => {
+      if (!created) throw noSuchEntity();
+      const Tags = [...tags].map(([Key, Value]) => ({ Key, Value }));
+      return { User: { UserName: input.UserName, Path: TEST_ENV.MANAGED_PATH, Arn: 'arn', UserId: 'AIDA', CreateDate: new Date(), Tags } };
+    });
+    return tags;
+  }
+
+  it('keeps the user complete when MarkComplete dies after tagging it, and still tells ops', async () => {
+    const tags = trackUser();
+    const dying = await inProcessStateMachine('onboarding', {
+      around: async (_state, functionKey, invoke) => {
+        const output = await invoke();
+        if (functionKey !== 'markComplete') return output;
+        // The runtime dies after the handler's AWS calls succeeded.
+        throw Object.assign(new Error('Runtime exited without providing a reason'), { name: 'Lambda.Unknown' });
+      },
+    });
+
+    const result = await workflow.execute(dying, hire);
+
+    expect(result).toMatchObject({ status: 'FAILED', error: 'Lambda.Unknown' });
+    expect(tags.get('onboarding:status')).toBe('complete');
+    expect(tags.has('onboarding:failure')).toBe(false);
+    const mails = workflow.aws.ses.commandCalls(SendEmailCommand).map((c) => c.args[0].input.Destination?.ToAddresses);
+    expect(mails).toEqual([[hire.email], [TEST_ENV.OPS_EMAIL]]);
   });
 });

@@ -4,54 +4,22 @@ import {
   DeleteLoginProfileCommand,
   EntityTemporarilyUnmodifiableException,
   IAMClient,
-  TagUserCommand,
   UpdateLoginProfileCommand,
 } from '@aws-sdk/client-iam';
 import { MessageRejected, SendEmailCommand } from '@aws-sdk/client-ses';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import type { StateMachineDefinition } from 'aws-local-stepfunctions';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { sweep, SWEEP_DEFAULTS, type SweepSettings } from '../../functions/lib/reprovision.ts';
-import {
-  instantRetries,
-  loadDefinition,
-  resolveTaskHandlers,
-  runExecution,
-  type ExecutionResult,
-  type TaskHandler,
-} from '../../local/workflow.ts';
-import { fakeAws, iamWrites, type FakeAws } from '../support/aws-fakes.ts';
-import { captureOutput } from '../support/capture.ts';
-import { applyTestEnv, TEST_ENV } from '../support/env.ts';
+import { iamWrites } from '../../testing/aws-fakes.ts';
+import { TEST_ENV } from '../../testing/lambda-env.ts';
 import { DAY, fakeDirectory, fakeStepFunctions, onboardedUser, type DirectoryUser } from '../support/iam-directory.ts';
-import { expectNoSecrets, passwordsSent } from '../support/secrets.ts';
+import { entered, retries, useStateMachines } from '../support/in-process.ts';
+import { passwordsSent } from '../support/secrets.ts';
 
+let users: Map<string, DirectoryUser>;
+const workflow = useStateMachines(['reprovision', 'onboarding'], { places: () => ({ directory: [...users.values()] }) });
 const ONBOARDING = 'arn:aws:states:us-east-1:123456789012:stateMachine:onboarding';
 const REPROVISION = 'arn:aws:states:us-east-1:123456789012:stateMachine:reprovision';
-
-interface Machine {
-  arn: string;
-  definition: StateMachineDefinition;
-  handlers: Record<string, TaskHandler>;
-}
-let reprovision: Machine;
-let onboarding: Machine;
-let aws: FakeAws;
-let users: Map<string, DirectoryUser>;
-let output: ReturnType<typeof captureOutput>;
-const results: ExecutionResult[] = [];
-let run = 0;
-
-beforeAll(async () => {
-  applyTestEnv();
-  for (const [file, arn, set] of [
-    ['statemachines/reprovision.asl.yaml', REPROVISION, (m: Machine) => (reprovision = m)],
-    ['statemachines/onboarding.asl.yaml', ONBOARDING, (m: Machine) => (onboarding = m)],
-  ] as const) {
-    const definition = loadDefinition(file);
-    set({ arn, definition, handlers: await resolveTaskHandlers(definition) });
-  }
-});
 
 const now = new Date();
 const ann = () =>
@@ -63,50 +31,15 @@ const ann = () =>
   });
 
 beforeEach(() => {
-  aws = fakeAws();
-  users = fakeDirectory(aws.iam, [ann()]);
-  output = captureOutput();
-  results.length = 0;
+  users = fakeDirectory(workflow.aws.iam, [ann()]);
 });
 
-afterEach(() => {
-  try {
-    // Whatever happened, the password is nowhere but in the IAM request and the email.
-    expectNoSecrets(passwordsSent(aws.iam), {
-      events: results.map((r) => r.events),
-      output: results.map((r) => r.output),
-      errors: results.map((r) => [r.error, r.cause]),
-      logs: output.text(),
-      tags: aws.iam.commandCalls(TagUserCommand).map((c) => c.args[0].input),
-      directory: [...users.values()],
-    });
-  } finally {
-    output.restore();
-    aws.reset();
-  }
-});
-
-async function execute(machine: Machine, input: unknown, name = `run-${++run}`): Promise<ExecutionResult> {
-  const result = await runExecution(machine.definition, input as never, {
-    handlers: machine.handlers,
-    stateMachineArn: machine.arn,
-    executionName: name,
-    executionArn: `${machine.arn.replace(':stateMachine:', ':execution:')}:${name}`,
-    retryIntervalOverrides: instantRetries(machine.definition),
-  });
-  results.push(result);
-  return result;
-}
+const execute = workflow.execute;
 
 const resetAnn = { action: 'RESET_PASSWORD', hire: { userName: 'ann.lee', employeeId: 'E-7' }, reason: 'password-unused' };
 const removeAnn = { ...resetAnn, action: 'REMOVE_CONSOLE_ACCESS' };
 
-const entered = (result: ExecutionResult) =>
-  result.events.filter((e) => e.type === 'StateEntered').map((e) => (e.state as { name: string }).name);
-const retries = (result: ExecutionResult, state: string) =>
-  result.events.filter((e) => e.type === 'StateRetried' && (e.state as { name: string }).name === state);
-const sentTo = (to: string) =>
-  aws.ses.commandCalls(SendEmailCommand).filter((c) => c.args[0].input.Destination?.ToAddresses?.includes(to));
+const sentTo = workflow.sentTo;
 const etu = () =>
   new EntityTemporarilyUnmodifiableException({
     message: 'Login Profile for User ann.lee cannot be modified while login profile is being created.',
@@ -115,7 +48,7 @@ const etu = () =>
 
 describe('reprovision state machine: reset and re-send', () => {
   it('sets a new reset-required password, emails it to the address on the user, and marks the user complete', async () => {
-    const result = await execute(reprovision, resetAnn);
+    const result = await execute('reprovision', resetAnn);
 
     expect(result.status).toBe('SUCCEEDED');
     expect(entered(result)).toEqual(['ChooseAction', 'ResetPassword', 'IsReset', 'SendCredentials', 'MarkComplete', 'PasswordReset']);
@@ -127,8 +60,8 @@ describe('reprovision state machine: reset and re-send', () => {
       passwordResets: 2,
       emailsSent: 1,
     });
-    expect(aws.iam).toHaveReceivedCommandWith(UpdateLoginProfileCommand, { UserName: 'ann.lee', PasswordResetRequired: true });
-    const [password] = passwordsSent(aws.iam);
+    expect(workflow.aws.iam).toHaveReceivedCommandWith(UpdateLoginProfileCommand, { UserName: 'ann.lee', PasswordResetRequired: true });
+    const [password] = passwordsSent(workflow.aws.iam);
     const mail = sentTo('ann.lee@example.com');
     expect(mail).toHaveLength(1);
     expect(mail[0]!.args[0].input.Message!.Body!.Text!.Data).toContain(password);
@@ -141,23 +74,23 @@ describe('reprovision state machine: reset and re-send', () => {
   });
 
   it('retries UpdateLoginProfile through EntityTemporarilyUnmodifiable and counts one reset', async () => {
-    aws.iam.on(UpdateLoginProfileCommand).rejectsOnce(etu()).rejectsOnce(etu()).rejectsOnce(etu()).resolves({});
+    workflow.aws.iam.on(UpdateLoginProfileCommand).rejectsOnce(etu()).rejectsOnce(etu()).rejectsOnce(etu()).resolves({});
 
-    const result = await execute(reprovision, resetAnn);
+    const result = await execute('reprovision', resetAnn);
 
     expect(result.status).toBe('SUCCEEDED');
     expect(retries(result, 'ResetPassword')).toHaveLength(3);
-    expect(aws.iam).toHaveReceivedCommandTimes(UpdateLoginProfileCommand, 4);
+    expect(workflow.aws.iam).toHaveReceivedCommandTimes(UpdateLoginProfileCommand, 4);
     // The email carries the password of the attempt that succeeded.
-    expect(sentTo('ann.lee@example.com')[0]!.args[0].input.Message!.Body!.Text!.Data).toContain(passwordsSent(aws.iam)[3]);
+    expect(sentTo('ann.lee@example.com')[0]!.args[0].input.Message!.Body!.Text!.Data).toContain(passwordsSent(workflow.aws.iam)[3]);
     expect(sentTo('ann.lee@example.com')).toHaveLength(1);
     expect(users.get('ann.lee')!.tags['onboarding:password-resets']).toBe('2');
   });
 
   it('gives up after the retries run out: failure tagged, ops emailed, FAILED with the SDK error name', async () => {
-    aws.iam.on(UpdateLoginProfileCommand).rejects(etu());
+    workflow.aws.iam.on(UpdateLoginProfileCommand).rejects(etu());
 
-    const result = await execute(reprovision, resetAnn);
+    const result = await execute('reprovision', resetAnn);
 
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('EntityTemporarilyUnmodifiableException');
@@ -175,11 +108,11 @@ describe('reprovision state machine: reset and re-send', () => {
   });
 
   it('fails with the SES error when the email is rejected, leaving the user for the next sweep to re-send', async () => {
-    aws.ses.on(SendEmailCommand, { Destination: { ToAddresses: ['ann.lee@example.com'] } }).rejects(
+    workflow.aws.ses.on(SendEmailCommand, { Destination: { ToAddresses: ['ann.lee@example.com'] } }).rejects(
       new MessageRejected({ message: 'Email address is not verified.', $metadata: { httpStatusCode: 400 } }),
     );
 
-    const result = await execute(reprovision, resetAnn);
+    const result = await execute('reprovision', resetAnn);
 
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('MessageRejected');
@@ -197,21 +130,21 @@ describe('reprovision state machine: reset and re-send', () => {
   it('leaves a user who signed in since the sweep looked alone', async () => {
     users.get('ann.lee')!.passwordLastUsed = new Date();
 
-    const result = await execute(reprovision, resetAnn);
+    const result = await execute('reprovision', resetAnn);
 
     expect(result.status).toBe('SUCCEEDED');
     expect(result.output).toEqual({ status: 'SKIPPED', userName: 'ann.lee', reason: 'signed-in' });
-    expect(iamWrites(aws.iam)).toEqual([]);
-    expect(aws.ses.calls()).toHaveLength(0);
+    expect(iamWrites(workflow.aws.iam)).toEqual([]);
+    expect(workflow.aws.ses.calls()).toHaveLength(0);
   });
 
   it('fails with UserNameConflict on a user that is not ours, and leaves it untouched', async () => {
     users.get('ann.lee')!.tags['onboarding:managed-by'] = 'someone-else';
 
-    const result = await execute(reprovision, resetAnn);
+    const result = await execute('reprovision', resetAnn);
 
     expect(result.error).toBe('UserNameConflict');
-    expect(iamWrites(aws.iam)).toEqual([]);
+    expect(iamWrites(workflow.aws.iam)).toEqual([]);
     expect(sentTo(TEST_ENV.OPS_EMAIL)).toHaveLength(1);
     expect(sentTo('ann.lee@example.com')).toHaveLength(0);
   });
@@ -221,7 +154,7 @@ describe('reprovision state machine: remove console access', () => {
   it('deletes the login profile, marks the user, emails ops and succeeds', async () => {
     users.get('ann.lee')!.tags['onboarding:password-resets'] = '3';
 
-    const result = await execute(reprovision, removeAnn);
+    const result = await execute('reprovision', removeAnn);
 
     expect(result.status).toBe('SUCCEEDED');
     expect(entered(result)).toEqual(['ChooseAction', 'RemoveConsoleAccess', 'IsRemoved', 'NotifyOpsOfRemoval', 'ConsoleAccessRemoved']);
@@ -232,7 +165,7 @@ describe('reprovision state machine: remove console access', () => {
       reason: 'password-unused',
       passwordResets: 3,
     });
-    expect(aws.iam).toHaveReceivedCommandWith(DeleteLoginProfileCommand, { UserName: 'ann.lee' });
+    expect(workflow.aws.iam).toHaveReceivedCommandWith(DeleteLoginProfileCommand, { UserName: 'ann.lee' });
     expect(users.get('ann.lee')!.loginProfile).toBeUndefined();
     expect(users.get('ann.lee')!.tags['onboarding:status']).toBe('console-access-removed');
     const ops = sentTo(TEST_ENV.OPS_EMAIL);
@@ -240,17 +173,17 @@ describe('reprovision state machine: remove console access', () => {
     expect(ops[0]!.args[0].input.Message!.Subject!.Data).toContain('ConsoleAccessRemoved');
     expect(ops[0]!.args[0].input.Message!.Body!.Text!.Data).toContain('never used after 3 password reset');
     expect(sentTo('ann.lee@example.com')).toHaveLength(0);
-    expect(aws.iam).toHaveReceivedCommandTimes(UpdateLoginProfileCommand, 0);
+    expect(workflow.aws.iam).toHaveReceivedCommandTimes(UpdateLoginProfileCommand, 0);
   });
 
   it('retries DeleteLoginProfile through EntityTemporarilyUnmodifiable', async () => {
-    aws.iam.on(DeleteLoginProfileCommand).rejectsOnce(etu()).callsFake(async () => {
+    workflow.aws.iam.on(DeleteLoginProfileCommand).rejectsOnce(etu()).callsFake(async () => {
       delete users.get('ann.lee')!.loginProfile;
       return {};
     });
     users.get('ann.lee')!.tags['onboarding:password-resets'] = '3';
 
-    const result = await execute(reprovision, removeAnn);
+    const result = await execute('reprovision', removeAnn);
 
     expect(result.status).toBe('SUCCEEDED');
     expect(retries(result, 'RemoveConsoleAccess')).toHaveLength(1);
@@ -268,13 +201,13 @@ describe('reprovision state machine: bad requests', () => {
     ['no action', { hire: resetAnn.hire }, 'action: must be'],
     ['not an object', 'ann.lee', 'action: must be'],
   ])('fails with InvalidReprovisionRequest on %s, before any IAM call, and tells ops', async (_, input, cause) => {
-    const result = await execute(reprovision, input);
+    const result = await execute('reprovision', input);
 
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('InvalidReprovisionRequest');
     expect(result.cause).toContain(cause);
     expect(result.events.filter((e) => e.type === 'StateRetried')).toHaveLength(0);
-    expect(aws.iam.calls()).toHaveLength(0);
+    expect(workflow.aws.iam.calls()).toHaveLength(0);
     expect(sentTo(TEST_ENV.OPS_EMAIL)).toHaveLength(1);
   });
 });
@@ -283,10 +216,10 @@ describe('sweep and state machines together', () => {
   it('the executions a sweep starts heal the users, and the next sweep finds nothing left to do', async () => {
     const bob = onboardedUser('bob', { now, employeeId: 'E-1', tags: { 'onboarding:status': 'failed', 'onboarding:credentials-sent-at': undefined } });
     delete bob.loginProfile;
-    users = fakeDirectory(aws.iam, [ann(), bob, { ...onboardedUser('carl', { now }), passwordLastUsed: now }]);
+    users = fakeDirectory(workflow.aws.iam, [ann(), bob, { ...onboardedUser('carl', { now }), passwordLastUsed: now }]);
     const steps = fakeStepFunctions({
       onStart: async (execution) => {
-        const machine = execution.stateMachineArn === ONBOARDING ? onboarding : reprovision;
+        const machine = execution.stateMachineArn === ONBOARDING ? 'onboarding' : 'reprovision';
         await execute(machine, execution.input, execution.name);
       },
     });
@@ -302,13 +235,13 @@ describe('sweep and state machines together', () => {
       const first = await sweep(clients, settings, { now });
 
       expect(first.outcomes).toMatchObject({ started: 2, untouched: 1 });
-      expect(results.map((r) => [r.status, (r.output as { status?: string }).status])).toEqual([
+      expect(workflow.results.map((r) => [r.status, (r.output as { status?: string }).status])).toEqual([
         ['SUCCEEDED', 'PASSWORD_RESET'],
         ['SUCCEEDED', 'ONBOARDED'],
       ]);
       // Bob's onboarding was taken up where it stopped: the user adopted, a password created.
-      expect(aws.iam).toHaveReceivedCommandTimes(CreateUserCommand, 0);
-      expect(aws.iam).toHaveReceivedCommandWith(CreateLoginProfileCommand, { UserName: 'bob', PasswordResetRequired: true });
+      expect(workflow.aws.iam).toHaveReceivedCommandTimes(CreateUserCommand, 0);
+      expect(workflow.aws.iam).toHaveReceivedCommandWith(CreateLoginProfileCommand, { UserName: 'bob', PasswordResetRequired: true });
       expect(sentTo('bob@example.com')).toHaveLength(1);
       expect(sentTo('ann.lee@example.com')).toHaveLength(1);
       expect(sentTo(TEST_ENV.OPS_EMAIL)).toHaveLength(0);
@@ -317,8 +250,8 @@ describe('sweep and state machines together', () => {
       const later = await sweep(clients, settings, { now: new Date(now.getTime() + 60_000) });
       expect(later.outcomes).toMatchObject({ started: 0, untouched: 3 });
       expect(later.users.map((u) => u.reason)).toEqual(['healthy', 'healthy', 'signed-in']);
-      expect(aws.ses.calls()).toHaveLength(2);
-      const writesToCarl = aws.iam
+      expect(workflow.aws.ses.calls()).toHaveLength(2);
+      const writesToCarl = workflow.aws.iam
         .calls()
         .filter((c) => !/^(Get|List)/.test((c.args[0] as object).constructor.name))
         .filter((c) => (c.args[0].input as { UserName?: string }).UserName === 'carl');

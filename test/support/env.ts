@@ -1,18 +1,2 @@
-/** The Lambda environment used by in-process tests (what serverless.yml gives the functions). */
-export const TEST_ENV = {
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'test',
-  AWS_SECRET_ACCESS_KEY: 'test',
-  MANAGED_PATH: '/onboarding/',
-  MANAGED_BY: 'iam-onboarding-test',
-  SENDER_EMAIL: 'it-onboarding@example.com',
-  OPS_EMAIL: 'platform-ops@example.com',
-  KMS_KEY_ID: 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555',
-  DEPARTMENT_GROUPS: '{"engineering":["developers"]}',
-  PASSWORD_LENGTH: '20',
-  POWERTOOLS_LOG_LEVEL: 'DEBUG',
-} as const;
-
-export function applyTestEnv(): void {
-  Object.assign(process.env, TEST_ENV);
-}
+// The Lambda environment lives in testing/, where the benchmarks can use it too (they must not import test/).
+export * from '../../testing/lambda-env.ts';

@@ -15,8 +15,8 @@ import {
 } from '@aws-sdk/client-iam';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
-import { noSuchEntity } from './aws-fakes.ts';
-import { TEST_ENV } from './env.ts';
+import { noSuchEntity } from '../../testing/aws-fakes.ts';
+import { TEST_ENV } from '../../testing/lambda-env.ts';
 
 type IamStub = AwsStub<ServiceInputTypes, ServiceOutputTypes, IAMClientResolvedConfig>;
 

@@ -1,0 +1,60 @@
+/**
+ * One state machine of statemachines/, run in-process (aws-local-stepfunctions) with the real
+ * Lambda handlers: what the state-machine tests, the least-privilege suite and the API-call
+ * benchmark run. AWS is whatever the handlers' clients reach: the aws-sdk-client-mock fakes of
+ * ./aws-fakes.ts, or the local stack. Retries are instant and every execution gets its own name.
+ */
+import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import {
+  instantRetries,
+  loadDefinition,
+  resolveTaskHandlers,
+  runExecution,
+  type ExecutionResult,
+  type ResolveOptions,
+  type TaskHandler,
+} from '../local/workflow.ts';
+
+export type { ExecutionResult } from '../local/workflow.ts';
+
+export interface InProcessStateMachine {
+  /** The definition's file name: statemachines/<key>.asl.yaml. */
+  key: string;
+  arn: string;
+  definition: StateMachineDefinition;
+  handlers: Record<string, TaskHandler>;
+  /** Runs one execution to its end; the name defaults to `<namePrefix>-<n>`, unique in this process. */
+  run(input: unknown, name?: string): Promise<ExecutionResult>;
+}
+
+export interface InProcessOptions {
+  /** Default: arn:aws:states:us-east-1:123456789012:stateMachine:<key>. */
+  arn?: string;
+  /** Wraps each Lambda invocation: fault injection, attribution of AWS calls. */
+  around?: ResolveOptions['around'];
+  /** Default: `run`. */
+  namePrefix?: string;
+}
+
+let executions = 0;
+
+export async function inProcessStateMachine(key: string, options: InProcessOptions = {}): Promise<InProcessStateMachine> {
+  const arn = options.arn ?? `arn:aws:states:us-east-1:123456789012:stateMachine:${key}`;
+  const definition = loadDefinition(`statemachines/${key}.asl.yaml`);
+  const handlers = await resolveTaskHandlers(definition, options.around ? { around: options.around } : {});
+  const retryIntervalOverrides = instantRetries(definition);
+  return {
+    key,
+    arn,
+    definition,
+    handlers,
+    run: (input, name = `${options.namePrefix ?? 'run'}-${++executions}`) =>
+      runExecution(definition, input as never, {
+        handlers,
+        stateMachineArn: arn,
+        executionName: name,
+        executionArn: `${arn.replace(':stateMachine:', ':execution:')}:${name}`,
+        retryIntervalOverrides,
+      }),
+  };
+}
