@@ -4,18 +4,15 @@
  * stack's output), or `ONBOARDING_STATE_MACHINE_ARN`, in that order.
  */
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { Option, type Command } from 'commander';
 import { cloudFormationClient, iamClient, sfnClient, type ClientOptions } from '../functions/lib/clients.ts';
+import { DISCOVERY_FILE_NAME, discoveryFilePath, isLocalStackDiscovery, type LocalStackDiscovery } from '../local/discovery.ts';
+import { PROJECT_ROOT, SERVICE } from '../local/serverless-yaml.ts';
+import { executionArnFor, isExecutionName } from './execution-names.ts';
 import { CliError, reportError, UsageError, type Io, type OutputOptions } from './output.ts';
-
-/** serverless.yml's `service`: a stage deploys as the CloudFormation stack `<service>-<stage>`. */
-export const SERVICE = 'iam-onboarding';
-/** Written by the local stack in the project root while it runs. */
-export const LOCAL_STACK_FILE = '.local-stack.json';
 
 /** Where each place keeps one state machine's ARN. */
 export interface StateMachineRef {
@@ -39,14 +36,10 @@ export const REPROVISION: StateMachineRef = {
   env: 'REPROVISION_STATE_MACHINE_ARN',
 };
 
-const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:stateMachine:[^:\s]+$/;
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:execution:[^:\s]+:[^:\s]+$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const STAGE = /^[A-Za-z0-9-]{1,64}$/;
-// Step Functions' own rule for names: no whitespace, brackets, wildcards, punctuation it
-// reserves, or control characters.
-const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\p{Cc}]{1,80}$/u;
 
 export interface TargetOptions extends OutputOptions {
   stateMachineArn?: string;
@@ -62,14 +55,10 @@ export function withCommonOptions(command: Command, machine: StateMachineRef = O
     .addOption(new Option('--state-machine-arn <arn>', `${machine.localKey} state machine ARN (default: $${machine.env})`).conflicts(['stage']))
     .addOption(new Option('--stage <stage>', `deployed stage: reads the ARN from stack ${SERVICE}-<stage>`).conflicts(['local']))
     .option('--region <region>', 'AWS region (default: the ARN\'s region, else the SDK\'s)')
-    .option('--local', `the local stack started by \`npm run local\` (reads ${LOCAL_STACK_FILE})`)
+    .option('--local', `the local stack started by \`npm run local\` (reads ${DISCOVERY_FILE_NAME})`)
     .option('--endpoint-url <url>', 'Step Functions endpoint (default: $AWS_ENDPOINT_URL)')
     .option('--json', 'print one JSON document for scripts')
     .option('--debug', 'show stack traces of errors');
-}
-
-export function executionArnFor(stateMachineArn: string, name: string): string {
-  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 }
 
 export function isExecutionArn(ref: string): boolean {
@@ -84,18 +73,13 @@ export function checkStateMachineArn(flag: string, value: string): string {
   return value;
 }
 
-interface LocalStack {
-  endpoint: string;
-  stateMachines: Record<string, string>;
-}
-
 /**
  * One command's connection to Step Functions. Options are checked when it is made, so bad
  * flags are reported before any AWS call; clients are closed by {@link Session.close}.
  */
 export class Session {
   private readonly clients: Array<{ destroy(): void }> = [];
-  private local?: Promise<LocalStack>;
+  private local?: Promise<LocalStackDiscovery>;
   private stackOutputs?: Promise<Map<string, string>>;
   private readonly resolved = new Map<StateMachineRef, Promise<string>>();
 
@@ -148,7 +132,7 @@ export class Session {
   async executionArn(ref: string): Promise<string> {
     if (isExecutionArn(ref)) return ref;
     if (ref.startsWith('arn:')) throw new UsageError(`"${ref}" is not an execution ARN (arn:aws:states:<region>:<account>:execution:<machine>:<name>)`);
-    if (!EXECUTION_NAME.test(ref)) throw new UsageError(`"${ref}" is not an execution name or ARN`);
+    if (!isExecutionName(ref)) throw new UsageError(`"${ref}" is not an execution name or ARN`);
     return executionArnFor(await this.stateMachineArn(), ref);
   }
 
@@ -207,12 +191,12 @@ export class Session {
     return value;
   }
 
-  private localStack(): Promise<LocalStack> {
-    return (this.local ??= readLocalStack(path.join(this.io.projectRoot ?? PROJECT_ROOT, LOCAL_STACK_FILE)));
+  private localStack(): Promise<LocalStackDiscovery> {
+    return (this.local ??= readDiscoveryFile(discoveryFilePath(this.io.projectRoot ?? PROJECT_ROOT)));
   }
 }
 
-async function readLocalStack(file: string): Promise<LocalStack> {
+async function readDiscoveryFile(file: string): Promise<LocalStackDiscovery> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -225,11 +209,8 @@ async function readLocalStack(file: string): Promise<LocalStack> {
   } catch {
     throw new CliError(`${file} is not valid JSON: restart the local stack`);
   }
-  const stack = parsed as Partial<LocalStack> | null;
-  if (typeof stack?.endpoint !== 'string' || !stack.stateMachines || typeof stack.stateMachines !== 'object') {
-    throw new CliError(`${file} does not name an endpoint and stateMachines: restart the local stack`);
-  }
-  return { endpoint: stack.endpoint, stateMachines: stack.stateMachines };
+  if (!isLocalStackDiscovery(parsed)) throw new CliError(`${file} does not name an endpoint and stateMachines: restart the local stack`);
+  return { endpoint: parsed.endpoint, stateMachines: parsed.stateMachines };
 }
 
 /**

@@ -13,22 +13,13 @@ import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { ExecutionError, ExecutionTimeoutError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { parse } from 'yaml';
+import { PROJECT_ROOT, readServerlessYaml, SERVICE } from './serverless-yaml.ts';
 
-export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
+export { PROJECT_ROOT, readServerlessYaml };
 
 type JSONValue = null | boolean | number | string | JSONValue[] | { [key: string]: JSONValue };
 export type TaskHandler = (input: JSONValue) => Promise<JSONValue>;
 type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
-
-export interface ServerlessFunction {
-  handler: string;
-  name?: string;
-}
-
-/** serverless.yml as written (variables unresolved): enough for function keys and handler paths. */
-export function readServerlessYaml(root = PROJECT_ROOT): { functions: Record<string, ServerlessFunction> } {
-  return parse(readFileSync(path.join(root, 'serverless.yml'), 'utf8'), { merge: true });
-}
 
 export function loadDefinition(file: string): StateMachineDefinition {
   return parse(readFileSync(path.resolve(PROJECT_ROOT, file), 'utf8'), { merge: true }) as StateMachineDefinition;
@@ -101,7 +92,7 @@ export interface LambdaIdentity {
 export const LOCAL_IDENTITY: LambdaIdentity = {
   region: 'us-east-1',
   accountId: '123456789012',
-  namePrefix: 'iam-onboarding-local-',
+  namePrefix: `${SERVICE}-local-`,
 };
 
 let invocation = 0;
@@ -226,6 +217,12 @@ function snapshot(event: ExecutionEvent): ExecutionEvent {
   }
 }
 
+/** The IAM role a state machine runs with: `<state machine name>-role`, in the state machine's account. */
+export function roleArnFor(stateMachineArn: string): string {
+  const [, partition, , , accountId, , name] = stateMachineArn.split(':');
+  return `arn:${partition}:iam::${accountId}:role/${name}-role`;
+}
+
 // Validating a definition costs 100-300 ms of CPU; a machine can run any number of executions.
 const machines = new WeakMap<StateMachineDefinition, StateMachine>();
 function stateMachineFor(definition: StateMachineDefinition): StateMachine {
@@ -257,7 +254,7 @@ export async function runExecution(
         Name: options.executionName,
         Input: input,
         StartTime: startTime,
-        RoleArn: `${options.stateMachineArn.replace(':stateMachine:', ':role/')}-role`,
+        RoleArn: roleArnFor(options.stateMachineArn),
       },
       StateMachine: { Id: options.stateMachineArn, Name: options.stateMachineArn.split(':').pop() },
     },

@@ -1,10 +1,9 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { sweep, SWEEP_DEFAULTS, type SweepReport, type SweepSettings } from '../../functions/lib/reprovision.ts';
+import { DEFAULT_MANAGED_PATH, SERVICE } from '../../local/serverless-yaml.ts';
 import { EXIT, oneLine, printJson, table, UsageError, type CommandContext, type Io } from '../output.ts';
-import { checkStateMachineArn, ONBOARDING, REPROVISION, SERVICE, withCommonOptions, withSession, type TargetOptions } from '../target.ts';
+import { checkStateMachineArn, ONBOARDING, REPROVISION, withCommonOptions, withSession, type TargetOptions } from '../target.ts';
 
-/** The serverless.yml `managedPath` every stage uses unless its params say otherwise. */
-const DEFAULT_MANAGED_PATH = '/onboarding/';
 // IAM's rules for a path and a tag value, except that of its separators only spaces are taken:
 // a line separator would be a line break in what the command prints.
 const IAM_PATH = /^\/([\u0021-\u007E]+\/)?$/;

@@ -4,9 +4,10 @@ import type { Command } from 'commander';
 import { InvalidHrEvent } from '../../functions/lib/errors.ts';
 import { parseHire } from '../../functions/lib/hire.ts';
 import { EXIT, formatTime, printJson, UsageError, type CommandContext, type Io } from '../output.ts';
-import { executionArnFor, withCommonOptions, withSession, type TargetOptions } from '../target.ts';
-import { executionDocument, follow, outcomeText, stepLine, succeeded, type Step } from '../timeline.ts';
 import { stableExecutionName } from '../../functions/lib/execution-name.ts';
+import { executionArnFor, isPlainExecutionName, MAX_EXECUTION_NAME_LENGTH } from '../execution-names.ts';
+import { withCommonOptions, withSession, type TargetOptions } from '../target.ts';
+import { executionDocument, follow, outcomeText, stepLine, succeeded, type Step } from '../timeline.ts';
 
 /** How often `--wait` polls the execution's history. */
 export const POLL_INTERVAL_MS = 1000;
@@ -24,8 +25,6 @@ export const HIRE_FLAGS = {
   startDate: '--start-date',
 } as const;
 type HireField = keyof typeof HIRE_FLAGS;
-
-const NEW_NAME = /^[A-Za-z0-9_-]{1,80}$/;
 
 interface StartOptions extends TargetOptions, Partial<Record<HireField, string>> {
   input?: string;
@@ -59,7 +58,7 @@ export function defaultExecutionName(employeeId: string): string {
 
 function freshName(name: string, now: Date): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').slice(0, 15);
-  return `${name.slice(0, 80 - stamp.length - 1)}-${stamp}`;
+  return `${name.slice(0, MAX_EXECUTION_NAME_LENGTH - stamp.length - 1)}-${stamp}`;
 }
 
 async function readHireFile(file: string): Promise<unknown> {
@@ -134,7 +133,7 @@ async function describeIfExists(sfn: SFNClient, executionArn: string): Promise<D
 async function start(io: Io, options: StartOptions): Promise<number> {
   return withSession(io, options, async (session) => {
     const { input, employeeId } = await hireInput(options);
-    if (options.name !== undefined && !NEW_NAME.test(options.name)) {
+    if (options.name !== undefined && !isPlainExecutionName(options.name)) {
       throw new UsageError(`--name: "${options.name}" must be 1-80 characters of letters, digits, "-" and "_"`);
     }
     const name = options.name ?? defaultExecutionName(employeeId);

@@ -14,8 +14,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ONBOARDING, SERVICE } from '../../cli/target.ts';
-import { PROJECT_ROOT } from '../../local/workflow.ts';
+import { ONBOARDING } from '../../cli/target.ts';
+import { PROJECT_ROOT, SERVICE } from '../../local/serverless-yaml.ts';
 import { cli, description, executionArn, FAILURE, HIRE, SEALED, START, STATE_MACHINE_ARN, SUCCESS_WITH_RETRIES, SUMMARY } from './support.ts';
 
 const STACK_OUTPUT = ONBOARDING.stackOutput;
