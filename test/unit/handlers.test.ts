@@ -9,7 +9,7 @@ import {
   PasswordPolicyViolationException,
 } from '@aws-sdk/client-iam';
 import type { Context } from 'aws-lambda';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 // The worst case for leaks: the setting that makes Powertools log every event whole is on.
 // Set before the handlers' logger is created (at import).
@@ -30,9 +30,8 @@ import { handler as recordFailure } from '../../functions/record-failure/handler
 import { handler as sendCredentials } from '../../functions/send-credentials/handler.ts';
 import { handler as validateHire } from '../../functions/validate-hire/handler.ts';
 import { lambdaContext } from '../../local/workflow.ts';
-import { fakeAws, managedUser, type FakeAws } from '../support/aws-fakes.ts';
-import { captureOutput } from '../support/capture.ts';
-import { applyTestEnv } from '../support/env.ts';
+import { managedUser } from '../../testing/aws-fakes.ts';
+import { useFakeAws } from '../support/in-process.ts';
 import { expectNoSecrets, passwordsSent } from '../support/secrets.ts';
 
 type Handler = (event: never, context: Context) => Promise<unknown>;
@@ -40,21 +39,7 @@ type Handler = (event: never, context: Context) => Promise<unknown>;
 const executionId = 'arn:aws:states:us-east-1:123456789012:execution:onboarding:run-7';
 const input = { employeeId: 'E-1001', firstName: 'Bob', lastName: 'Builder', email: 'bob.builder@example.com', department: 'engineering' };
 
-let aws: FakeAws;
-let output: ReturnType<typeof captureOutput>;
-
-beforeAll(() => {
-  applyTestEnv();
-  resetConfigCache();
-});
-beforeEach(() => {
-  aws = fakeAws();
-  output = captureOutput();
-});
-afterEach(() => {
-  output.restore();
-  aws.reset();
-});
+const fake = useFakeAws();
 
 interface Invocation<T> {
   result?: T;
@@ -67,15 +52,21 @@ interface Invocation<T> {
 /** Calls a handler as the Lambda runtime would and collects what it logged. */
 async function invoke<T>(handler: Handler, functionKey: string, event: unknown): Promise<Invocation<T>> {
   const context = lambdaContext(functionKey);
-  const before = output.records().length;
+  const before = fake.output.records().length;
   const invocation: Invocation<T> = { context, records: [] };
   try {
     invocation.result = (await handler(event as never, context)) as T;
   } catch (error) {
     invocation.error = error as Error;
   }
-  invocation.records = output.records().slice(before);
+  invocation.records = fake.output.records().slice(before);
   return invocation;
+}
+
+/** Every log line of the invocation carries the correlation id, and there is at least one. */
+function expectCorrelated(invocation: Invocation<unknown>, correlationId: string, what: string): void {
+  expect(invocation.records.length, `${what} logged nothing`).toBeGreaterThan(0);
+  expect(invocation.records.map((r) => r.correlation_id), what).toEqual(invocation.records.map(() => correlationId));
 }
 
 /** Runs the happy path through every step's handler, as the state machine would chain them. */
@@ -120,23 +111,23 @@ describe('handlers: logging', () => {
   });
 
   it('gives each invocation its own correlation id (nothing carries over between warm invocations)', async () => {
-    aws.iam.on(GetUserCommand).resolves({ User: managedUser() });
+    fake.aws.iam.on(GetUserCommand).resolves({ User: managedUser() });
     const hire = { ...input, userName: 'bob.builder', groups: [] };
     const first = await invoke(createUser as Handler, 'createUser', { hire, executionId: `${executionId}-a` });
     const second = await invoke(createUser as Handler, 'createUser', { hire, executionId: `${executionId}-b` });
 
-    expect(first.records.map((r) => r.correlation_id)).toEqual(first.records.map(() => `${executionId}-a`));
-    expect(second.records.map((r) => r.correlation_id)).toEqual(second.records.map(() => `${executionId}-b`));
+    expectCorrelated(first, `${executionId}-a`, 'the first invocation');
+    expectCorrelated(second, `${executionId}-b`, 'the second invocation');
   });
 
   it('never logs the password or the sealed password, even with event logging switched on', async () => {
     const steps = await onboard();
-    const [password] = passwordsSent(aws.iam);
+    const [password] = passwordsSent(fake.aws.iam);
     const sealed = steps.profile.result!.sealedPassword;
 
     expect(password).toBeDefined();
     expect(sealed).toBeTruthy();
-    expectNoSecrets([password!, sealed], { logs: output.text() });
+    expectNoSecrets([password!, sealed], { logs: fake.output.text() });
     // The sealed password leaves only in the login-profile step's result, for the next state.
     expectNoSecrets([password!], { results: Object.values(steps).map((s) => s.result) });
   });
@@ -146,13 +137,13 @@ describe('handlers: logging', () => {
     const rejected = await invoke(validateHire as Handler, 'validateHire', { ...input, firstName: `${marker}\r\n`, nickname: marker });
 
     expect(rejected.error?.name).toBe('InvalidHrEvent');
-    expect(output.text()).not.toContain(marker);
+    expect(fake.output.text()).not.toContain(marker);
   });
 });
 
 describe('handlers: errors', () => {
   it('logs a domain error once, with name and message, and rethrows it with the same name', async () => {
-    aws.iam.on(GetUserCommand).resolves({ User: managedUser({ path: '/', tags: [] }) });
+    fake.aws.iam.on(GetUserCommand).resolves({ User: managedUser({ path: '/', tags: [] }) });
     const hire = { ...input, userName: 'bob.builder', groups: [] };
 
     const failed = await invoke(createUser as Handler, 'createUser', { hire, executionId });
@@ -173,7 +164,7 @@ describe('handlers: errors', () => {
       message: 'Login Profile for User bob.builder cannot be modified while login profile is being created.',
       $metadata: { httpStatusCode: 409 },
     });
-    aws.iam.on(CreateLoginProfileCommand).rejects(etu);
+    fake.aws.iam.on(CreateLoginProfileCommand).rejects(etu);
 
     const failed = await invoke(createLoginProfile as Handler, 'createLoginProfile', { userName: 'bob.builder', executionId, passwordRules: AWS_DEFAULT_RULES });
 
@@ -185,7 +176,7 @@ describe('handlers: errors', () => {
   });
 
   it('keeps an echoed password out of the log line and the error the runtime reports', async () => {
-    aws.iam.on(CreateLoginProfileCommand).callsFake(async (request: { Password: string }) => {
+    fake.aws.iam.on(CreateLoginProfileCommand).callsFake(async (request: { Password: string }) => {
       const message = `Password ${request.Password} does not conform to the account password policy.`;
       throw Object.assign(new PasswordPolicyViolationException({ message, $metadata: { httpStatusCode: 400 } }), {
         Error: { Code: 'PasswordPolicyViolation', Message: message },
@@ -196,8 +187,8 @@ describe('handlers: errors', () => {
 
     expect(failed.error!.name).toBe('PasswordPolicyViolationException');
     expect(failed.error!.message).toContain('********');
-    expectNoSecrets(passwordsSent(aws.iam), {
-      logs: output.text(),
+    expectNoSecrets(passwordsSent(fake.aws.iam), {
+      logs: fake.output.text(),
       message: failed.error!.message,
       stack: failed.error!.stack,
       fields: JSON.stringify(failed.error),
@@ -212,7 +203,7 @@ describe('handlers: errors', () => {
       const failed = await invoke(createLoginProfile as Handler, 'createLoginProfile', { userName: 'bob.builder', executionId, passwordRules: AWS_DEFAULT_RULES });
       expect(failed.error!.name).toBe('ConfigurationError');
       expect(failed.error!.message).toContain('KMS_KEY_ID: is required');
-      expect(aws.iam.calls()).toHaveLength(0);
+      expect(fake.aws.iam.calls()).toHaveLength(0);
     } finally {
       process.env.KMS_KEY_ID = saved;
       resetConfigCache();
@@ -225,14 +216,15 @@ describe('handlers: the failure path', () => {
   const error = { Error: 'UserNameConflict', Cause: '{"errorType":"UserNameConflict","errorMessage":"User \\"bob.builder\\" already exists"}' };
 
   it('records the failure on our user and notifies ops, every line carrying the execution id', async () => {
-    aws.iam.on(GetUserCommand).resolves({ User: managedUser() });
+    fake.aws.iam.on(GetUserCommand).resolves({ User: managedUser() });
 
     const recorded = await invoke(recordFailure as Handler, 'recordFailure', { hire, error, executionId });
     const notified = await invoke(notifyOps as Handler, 'notifyOps', { executionId, state: { hire, error } });
 
     expect(recorded.result).toEqual({ recorded: true });
     expect(notified.result).toEqual({ messageId: 'message-1' });
-    for (const record of [...recorded.records, ...notified.records]) expect(record.correlation_id).toBe(executionId);
+    expectCorrelated(recorded, executionId, 'recordFailure');
+    expectCorrelated(notified, executionId, 'notifyOps');
     expect(recorded.records.find((r) => r.level === 'WARN')).toMatchObject({ errorName: 'UserNameConflict', recorded: true });
   });
 
@@ -242,7 +234,7 @@ describe('handlers: the failure path', () => {
       state: { error: { Error: 'InvalidHrEvent', Cause: 'Invalid HR event: email: is required' } },
     });
     expect(notified.error).toBeUndefined();
-    expect(notified.records.map((r) => r.correlation_id)).toEqual(notified.records.map(() => executionId));
+    expectCorrelated(notified, executionId, 'notifyOps');
   });
 
   it('uses the account of the Lambda for the sign-in URL when none is configured', async () => {

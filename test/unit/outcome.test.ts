@@ -1,13 +1,14 @@
 import { GetUserCommand, TagUserCommand } from '@aws-sdk/client-iam';
 import { SendEmailCommand } from '@aws-sdk/client-ses';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { iamClient, kmsClient, sesClient } from '../../functions/lib/clients.ts';
 import { sealSecret } from '../../functions/lib/envelope.ts';
 import { CredentialsUnavailable } from '../../functions/lib/errors.ts';
 import type { Hire } from '../../functions/lib/hire.ts';
 import { causeMessage, deliverCredentials, markComplete, notifyOps, recordFailure } from '../../functions/lib/outcome.ts';
-import { fakeAws, iamWrites, managedUser, type FakeAws } from '../support/aws-fakes.ts';
-import { TEST_ENV } from '../support/env.ts';
+import { iamWrites, managedUser } from '../../testing/aws-fakes.ts';
+import { TEST_ENV } from '../../testing/lambda-env.ts';
+import { useFakeAws } from '../support/in-process.ts';
 import { expectNoSecrets } from '../support/secrets.ts';
 
 const hire: Hire = {
@@ -24,15 +25,11 @@ const ownership = { managedPath: TEST_ENV.MANAGED_PATH, managedBy: TEST_ENV.MANA
 const now = new Date('2025-03-01T09:00:00.000Z');
 const settings = { kmsKeyId: TEST_ENV.KMS_KEY_ID, sender: TEST_ENV.SENDER_EMAIL, account: '123456789012', separatePasswordEmail: false };
 
-let aws: FakeAws;
-beforeEach(() => {
-  aws = fakeAws();
-});
-afterEach(() => aws.reset());
+const fake = useFakeAws();
 
 const sealed = (userName = hire.userName, execution = executionId) =>
   sealSecret(kmsClient(), TEST_ENV.KMS_KEY_ID, password, { userName, executionId: execution });
-const mails = () => aws.ses.commandCalls(SendEmailCommand).map((c) => c.args[0].input);
+const mails = () => fake.aws.ses.commandCalls(SendEmailCommand).map((c) => c.args[0].input);
 
 describe('deliverCredentials', () => {
   it('opens the sealed password and emails user name, URL and password to the hire', async () => {
@@ -75,7 +72,7 @@ describe('deliverCredentials', () => {
   ])('refuses a password sealed for %s, and sends nothing', async (_case, seal) => {
     const failure = deliverCredentials({ kms: kmsClient(), ses: sesClient() }, { hire, sealedPassword: await seal(), executionId }, settings, now);
     await expect(failure).rejects.toBeInstanceOf(CredentialsUnavailable);
-    expect(aws.ses).toHaveReceivedCommandTimes(SendEmailCommand, 0);
+    expect(fake.aws.ses).toHaveReceivedCommandTimes(SendEmailCommand, 0);
   });
 });
 
@@ -85,7 +82,7 @@ describe('markComplete', () => {
 
   it('tags the user complete, with when the credentials were sent', async () => {
     await markComplete(iamClient(), { hire, user, delivery }, now);
-    expect(aws.iam).toHaveReceivedCommandExactlyOnceWith(TagUserCommand, {
+    expect(fake.aws.iam).toHaveReceivedCommandExactlyOnceWith(TagUserCommand, {
       UserName: 'bob.builder',
       Tags: [
         { Key: 'onboarding:status', Value: 'complete' },
@@ -110,16 +107,21 @@ describe('markComplete', () => {
       completedAt: '2025-03-01T09:00:00.000Z',
     });
   });
+
+  it('records which execution completed the user', async () => {
+    await markComplete(iamClient(), { hire, user, delivery, executionId }, now);
+    expect(fake.aws.iam.commandCalls(TagUserCommand)[0]?.args[0].input.Tags).toContainEqual({ Key: 'onboarding:completed-by', Value: executionId });
+  });
 });
 
 describe('recordFailure', () => {
   const error = { Error: 'EntityTemporarilyUnmodifiableException', Cause: '{"errorMessage":"Login Profile cannot be modified"}' };
 
   it('tags the failure on the user this workflow created for the employee', async () => {
-    aws.iam.on(GetUserCommand).resolves({ User: managedUser() });
+    fake.aws.iam.on(GetUserCommand).resolves({ User: managedUser() });
 
     await expect(recordFailure(iamClient(), { hire, error }, ownership, now)).resolves.toEqual({ recorded: true });
-    expect(aws.iam).toHaveReceivedCommandExactlyOnceWith(TagUserCommand, {
+    expect(fake.aws.iam).toHaveReceivedCommandExactlyOnceWith(TagUserCommand, {
       UserName: 'bob.builder',
       Tags: [
         { Key: 'onboarding:status', Value: 'failed' },
@@ -130,15 +132,15 @@ describe('recordFailure', () => {
   });
 
   it('makes the error name a valid tag value', async () => {
-    aws.iam.on(GetUserCommand).resolves({ User: managedUser() });
+    fake.aws.iam.on(GetUserCommand).resolves({ User: managedUser() });
     await recordFailure(iamClient(), { hire, error: { Error: 'Weird!Error<Name>' } }, ownership, now);
-    const tags = aws.iam.commandCalls(TagUserCommand)[0]!.args[0].input.Tags!;
+    const tags = fake.aws.iam.commandCalls(TagUserCommand)[0]!.args[0].input.Tags!;
     expect(tags).toContainEqual({ Key: 'onboarding:failure', Value: 'Weird Error Name ' });
   });
 
   it('does nothing when the user does not exist', async () => {
     await expect(recordFailure(iamClient(), { hire, error }, ownership, now)).resolves.toEqual({ recorded: false, reason: 'no-such-user' });
-    expect(iamWrites(aws.iam)).toEqual([]);
+    expect(iamWrites(fake.aws.iam)).toEqual([]);
   });
 
   it.each([
@@ -146,12 +148,44 @@ describe('recordFailure', () => {
     ['a user managed by another deployment', managedUser({ managedBy: 'iam-onboarding-other' })],
     ['our user for another employee', managedUser({ employeeId: 'E-9999' })],
   ])('leaves %s untouched (no TagUser)', async (_case, user) => {
-    aws.iam.on(GetUserCommand).resolves({ User: user });
+    fake.aws.iam.on(GetUserCommand).resolves({ User: user });
     await expect(recordFailure(iamClient(), { hire, error: { Error: 'UserNameConflict' } }, ownership, now)).resolves.toEqual({
       recorded: false,
       reason: 'not-managed',
     });
-    expect(aws.iam).toHaveReceivedCommandTimes(TagUserCommand, 0);
+    expect(fake.aws.iam).toHaveReceivedCommandTimes(TagUserCommand, 0);
+  });
+
+  // Found by the fault suite (test/reliability/faults.test.ts): MarkComplete's Lambda died after
+  // tagging the user complete, and RecordFailure then marked a user who could sign in "failed".
+  describe('on a user tagged complete', () => {
+    const lambdaDied = { Error: 'Lambda.Unknown', Cause: 'Runtime exited without providing a reason' };
+    /** Our user for the hire, tagged complete by the given execution. */
+    const completedBy = (execution: string) =>
+      managedUser({
+        tags: [
+          { Key: 'onboarding:managed-by', Value: TEST_ENV.MANAGED_BY },
+          { Key: 'onboarding:employee-id', Value: hire.employeeId },
+          { Key: 'onboarding:status', Value: 'complete' },
+          { Key: 'onboarding:credentials-sent-at', Value: '2025-03-01T08:59:59.000Z' },
+          { Key: 'onboarding:completed-by', Value: execution },
+        ],
+      });
+
+    it('leaves the user complete when the failure is of the execution that completed it', async () => {
+      fake.aws.iam.on(GetUserCommand).resolves({ User: completedBy(executionId) });
+      await expect(recordFailure(iamClient(), { hire, error: lambdaDied, executionId }, ownership, now)).resolves.toEqual({
+        recorded: false,
+        reason: 'completed-by-this-execution',
+      });
+      expect(fake.aws.iam).toHaveReceivedCommandTimes(TagUserCommand, 0);
+    });
+
+    it('records the failure of another execution (a reset or a repeated event that failed)', async () => {
+      fake.aws.iam.on(GetUserCommand).resolves({ User: completedBy(`${executionId}-earlier`) });
+      await expect(recordFailure(iamClient(), { hire, error: lambdaDied, executionId }, ownership, now)).resolves.toEqual({ recorded: true });
+      expect(fake.aws.iam.commandCalls(TagUserCommand)[0]?.args[0].input.Tags).toContainEqual({ Key: 'onboarding:status', Value: 'failed' });
+    });
   });
 });
 

@@ -3,20 +3,17 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../functions/reprovision/sweep/handler.ts';
 import { lambdaContext } from '../../local/workflow.ts';
-import { fakeAws, iamWrites, type FakeAws } from '../support/aws-fakes.ts';
-import { captureOutput } from '../support/capture.ts';
-import { applyTestEnv } from '../support/env.ts';
+import { iamWrites } from '../../testing/aws-fakes.ts';
 import { fakeDirectory, fakeStepFunctions, onboardedUser } from '../support/iam-directory.ts';
+import { useFakeAws } from '../support/in-process.ts';
 
 const ONBOARDING = 'arn:aws:states:us-east-1:123456789012:stateMachine:onboarding';
 const REPROVISION = 'arn:aws:states:us-east-1:123456789012:stateMachine:reprovision';
 
-let aws: FakeAws;
+const fake = useFakeAws();
 let steps: ReturnType<typeof fakeStepFunctions>;
-let output: ReturnType<typeof captureOutput>;
 
 beforeAll(() => {
-  applyTestEnv();
   Object.assign(process.env, {
     ONBOARDING_STATE_MACHINE_ARN: ONBOARDING,
     REPROVISION_STATE_MACHINE_ARN: REPROVISION,
@@ -26,17 +23,11 @@ beforeAll(() => {
   });
 });
 beforeEach(() => {
-  aws = fakeAws();
   steps = fakeStepFunctions();
-  output = captureOutput();
   const now = new Date();
-  fakeDirectory(aws.iam, [onboardedUser('ann', { now, issuedDaysAgo: 30 }), onboardedUser('fine', { now })]);
+  fakeDirectory(fake.aws.iam, [onboardedUser('ann', { now, issuedDaysAgo: 30 }), onboardedUser('fine', { now })]);
 });
-afterEach(() => {
-  output.restore();
-  aws.reset();
-  steps.reset();
-});
+afterEach(() => steps.reset());
 
 const invoke = (event: unknown) => handler(event, lambdaContext('reprovisionSweep'));
 
@@ -46,7 +37,7 @@ describe('reprovision sweep handler', () => {
 
     expect(report.outcomes).toMatchObject({ started: 1, untouched: 1 });
     expect(steps.sfn).toHaveReceivedCommandWith(StartExecutionCommand, { stateMachineArn: REPROVISION });
-    const records = output.records();
+    const records = fake.output.records();
     expect(records).toContainEqual(expect.objectContaining({ message: 'user reprovisioned', userName: 'ann', action: 'reset-password' }));
     expect(records).toContainEqual(
       expect.objectContaining({ message: 'sweep finished', scanned: 2, outcomes: expect.objectContaining({ started: 1 }) }),
@@ -63,7 +54,7 @@ describe('reprovision sweep handler', () => {
 
     expect(report.outcomes.planned).toBe(1);
     expect(steps.sfn.calls()).toHaveLength(0);
-    expect(iamWrites(aws.iam)).toEqual([]);
+    expect(iamWrites(fake.aws.iam)).toEqual([]);
   });
 
   it('rejects a malformed input naming the field, before any call', async () => {
@@ -71,14 +62,14 @@ describe('reprovision sweep handler', () => {
       name: 'InvalidReprovisionRequest',
       message: expect.stringContaining('dryRun'),
     });
-    expect(aws.iam.calls()).toHaveLength(0);
+    expect(fake.aws.iam.calls()).toHaveLength(0);
   });
 
   it('fails the invocation after handling the others when some users could not be handled', async () => {
-    aws.iam.on(GetUserCommand, { UserName: 'fine' }).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: {} }));
+    fake.aws.iam.on(GetUserCommand, { UserName: 'fine' }).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: {} }));
 
     await expect(invoke({})).rejects.toMatchObject({ name: 'SweepIncomplete', message: expect.stringContaining('1 of 2') });
     expect(steps.sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
-    expect(output.records()).toContainEqual(expect.objectContaining({ level: 'ERROR', message: 'user not handled', userName: 'fine' }));
+    expect(fake.output.records()).toContainEqual(expect.objectContaining({ level: 'ERROR', message: 'user not handled', userName: 'fine' }));
   });
 });

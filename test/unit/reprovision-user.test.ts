@@ -15,17 +15,18 @@ import {
   type ReprovisionRequest,
 } from '../../functions/lib/reprovision-user.ts';
 import { hireFromUser } from '../../functions/lib/user-hire.ts';
-import { fakeAws, iamWrites, type FakeAws } from '../support/aws-fakes.ts';
-import { TEST_ENV } from '../support/env.ts';
+import { iamWrites } from '../../testing/aws-fakes.ts';
+import { TEST_ENV } from '../../testing/lambda-env.ts';
 import { expectNoSecrets, passwordsSent } from '../support/secrets.ts';
 import { DAY, fakeDirectory, onboardedUser, type DirectoryUser } from '../support/iam-directory.ts';
+import { useFakeAws } from '../support/in-process.ts';
 
 const NOW = new Date('2025-03-10T06:00:00Z');
 const OWNERSHIP = { managedPath: TEST_ENV.MANAGED_PATH, managedBy: TEST_ENV.MANAGED_BY };
 const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:reprovision:reset-ann-2025-03-10';
 const SETTINGS = { ...OWNERSHIP, kmsKeyId: TEST_ENV.KMS_KEY_ID, passwordLength: 20, executionId: EXECUTION };
 
-let aws: FakeAws;
+const fake = useFakeAws();
 let users: Map<string, DirectoryUser>;
 const iam = () => new IAMClient({ region: 'us-east-1' });
 const kms = () => new KMSClient({ region: 'us-east-1' });
@@ -38,19 +39,17 @@ const request = (overrides: Partial<ReprovisionRequest> = {}): ReprovisionReques
 });
 
 beforeEach(() => {
-  aws = fakeAws();
-  users = fakeDirectory(aws.iam, [
+  users = fakeDirectory(fake.aws.iam, [
     onboardedUser('ann', { now: NOW, issuedDaysAgo: 9, employeeId: 'E-7', tags: { 'onboarding:password-resets': '1', 'onboarding:first-name': 'Ann' } }),
   ]);
 });
-afterEach(() => aws.reset());
 
 describe('resetPassword', () => {
   it('sets a new reset-required password, sealed for this user and execution, and counts the reset', async () => {
     const result = await resetPassword({ iam: iam(), kms: kms() }, request(), SETTINGS, NOW);
 
-    expect(aws.iam).toHaveReceivedCommandWith(UpdateLoginProfileCommand, { UserName: 'ann', PasswordResetRequired: true });
-    const [password] = passwordsSent(aws.iam);
+    expect(fake.aws.iam).toHaveReceivedCommandWith(UpdateLoginProfileCommand, { UserName: 'ann', PasswordResetRequired: true });
+    const [password] = passwordsSent(fake.aws.iam);
     expect(password).toHaveLength(20);
     expect(result).toMatchObject({
       status: 'RESET',
@@ -69,14 +68,14 @@ describe('resetPassword', () => {
       'onboarding:password-issued-at': NOW.toISOString(),
       'onboarding:password-resets': '2',
     });
-    expectNoSecrets(passwordsSent(aws.iam), {
+    expectNoSecrets(passwordsSent(fake.aws.iam), {
       result: { ...result, sealedPassword: undefined },
-      tags: aws.iam.commandCalls(TagUserCommand).map((c) => c.args[0].input),
+      tags: fake.aws.iam.commandCalls(TagUserCommand).map((c) => c.args[0].input),
     });
   });
 
   it('tags nothing when UpdateLoginProfile fails, and keeps the password out of the error', async () => {
-    aws.iam.on(UpdateLoginProfileCommand).callsFake(async (input: { Password: string }) => {
+    fake.aws.iam.on(UpdateLoginProfileCommand).callsFake(async (input: { Password: string }) => {
       throw new EntityTemporarilyUnmodifiableException({
         message: `Login Profile cannot be modified (${input.Password})`,
         $metadata: { httpStatusCode: 409 },
@@ -86,8 +85,8 @@ describe('resetPassword', () => {
     const error: unknown = await resetPassword({ iam: iam(), kms: kms() }, request(), SETTINGS, NOW).catch((e: unknown) => e);
 
     expect(error).toMatchObject({ name: 'EntityTemporarilyUnmodifiableException', message: expect.stringContaining('********') });
-    expectNoSecrets(passwordsSent(aws.iam), { message: (error as Error).message });
-    expect(iamWrites(aws.iam)).toEqual(['UpdateLoginProfileCommand']);
+    expectNoSecrets(passwordsSent(fake.aws.iam), { message: (error as Error).message });
+    expect(iamWrites(fake.aws.iam)).toEqual(['UpdateLoginProfileCommand']);
     expect(users.get('ann')?.tags['onboarding:password-resets']).toBe('1');
   });
 
@@ -95,8 +94,8 @@ describe('resetPassword', () => {
     users.get('ann')!.passwordLastUsed = new Date(NOW.getTime() - DAY);
 
     expect(await resetPassword({ iam: iam(), kms: kms() }, request(), SETTINGS, NOW)).toEqual({ status: 'SKIPPED', reason: 'signed-in' });
-    expect(iamWrites(aws.iam)).toEqual([]);
-    expect(aws.kms.calls()).toHaveLength(0);
+    expect(iamWrites(fake.aws.iam)).toEqual([]);
+    expect(fake.aws.kms.calls()).toHaveLength(0);
   });
 
   it('skips a user that no longer exists, or whose console access was removed', async () => {
@@ -109,7 +108,7 @@ describe('resetPassword', () => {
       status: 'SKIPPED',
       reason: 'console-access-removed',
     });
-    expect(iamWrites(aws.iam)).toEqual([]);
+    expect(iamWrites(fake.aws.iam)).toEqual([]);
   });
 
   it('refuses a user that is not ours, or not for this employee, before any write', async () => {
@@ -118,7 +117,7 @@ describe('resetPassword', () => {
     ).rejects.toMatchObject({ name: 'UserNameConflict', message: expect.stringContaining('ann') });
     users.get('ann')!.tags['onboarding:managed-by'] = 'someone-else';
     await expect(resetPassword({ iam: iam(), kms: kms() }, request(), SETTINGS, NOW)).rejects.toMatchObject({ name: 'UserNameConflict' });
-    expect(iamWrites(aws.iam)).toEqual([]);
+    expect(iamWrites(fake.aws.iam)).toEqual([]);
   });
 
   it('fails with HireNotRebuildable, before any write, when the user has no email tag', async () => {
@@ -128,7 +127,7 @@ describe('resetPassword', () => {
       name: 'HireNotRebuildable',
       message: expect.stringContaining('onboarding:email'),
     });
-    expect(iamWrites(aws.iam)).toEqual([]);
+    expect(iamWrites(fake.aws.iam)).toEqual([]);
   });
 });
 
@@ -147,7 +146,7 @@ describe('removeConsoleAccess', () => {
     if (result.status !== 'REMOVED') throw new Error('not removed');
     expect(result.message).toContain('never used after 3 password reset');
     // The mark comes first, so a failed deletion never leaves an unmarked user without a password.
-    expect(iamWrites(aws.iam)).toEqual(['TagUserCommand', 'DeleteLoginProfileCommand', 'TagUserCommand']);
+    expect(iamWrites(fake.aws.iam)).toEqual(['TagUserCommand', 'DeleteLoginProfileCommand', 'TagUserCommand']);
     expect(users.get('ann')?.loginProfile).toBeUndefined();
     expect(users.get('ann')?.tags).toMatchObject({
       'onboarding:status': 'console-access-removed',
@@ -163,7 +162,7 @@ describe('removeConsoleAccess', () => {
 
     expect(result).toMatchObject({ status: 'REMOVED' });
     if (result.status === 'REMOVED') expect(result.message).toContain('could not be delivered');
-    expect(aws.iam).toHaveReceivedCommandTimes(DeleteLoginProfileCommand, 1);
+    expect(fake.aws.iam).toHaveReceivedCommandTimes(DeleteLoginProfileCommand, 1);
   });
 
   it('leaves a user who has signed in alone, and refuses one that is not ours', async () => {
@@ -175,7 +174,7 @@ describe('removeConsoleAccess', () => {
     await expect(
       removeConsoleAccess(iam(), request({ action: 'REMOVE_CONSOLE_ACCESS', hire: { userName: 'ann', employeeId: 'E-1' } }), OWNERSHIP, NOW),
     ).rejects.toMatchObject({ name: 'UserNameConflict' });
-    expect(iamWrites(aws.iam)).toEqual([]);
+    expect(iamWrites(fake.aws.iam)).toEqual([]);
   });
 });
 

@@ -17,9 +17,10 @@ import {
   type SweepReport,
   type SweepSettings,
 } from '../../functions/lib/reprovision.ts';
-import { fakeAws, iamWrites, type FakeAws } from '../support/aws-fakes.ts';
-import { TEST_ENV } from '../support/env.ts';
+import { iamWrites } from '../../testing/aws-fakes.ts';
+import { TEST_ENV } from '../../testing/lambda-env.ts';
 import { DAY, fakeDirectory, fakeStepFunctions, onboardedUser, type DirectoryUser } from '../support/iam-directory.ts';
+import { useFakeAws } from '../support/in-process.ts';
 
 const NOW = new Date('2025-03-10T06:00:00Z');
 const TODAY = '2025-03-10';
@@ -33,21 +34,17 @@ const SETTINGS: SweepSettings = {
   ...SWEEP_DEFAULTS,
 };
 
-let aws: FakeAws;
+const fake = useFakeAws();
 let steps: ReturnType<typeof fakeStepFunctions>;
 const clients = () => ({ iam: new IAMClient({ region: 'us-east-1' }), sfn: new SFNClient({ region: 'us-east-1' }) });
 
 beforeEach(() => {
-  aws = fakeAws();
   steps = fakeStepFunctions();
 });
-afterEach(() => {
-  aws.reset();
-  steps.reset();
-});
+afterEach(() => steps.reset());
 
 function directory(...users: DirectoryUser[]) {
-  return fakeDirectory(aws.iam, users);
+  return fakeDirectory(fake.aws.iam, users);
 }
 const run = (options: { dryRun?: boolean; now?: Date } = {}, settings: Partial<SweepSettings> = {}) =>
   sweep(clients(), { ...SETTINGS, ...settings }, { now: NOW, ...options });
@@ -55,7 +52,7 @@ const entry = (report: SweepReport, userName: string) => report.users.find((u) =
 const startCalls = () => steps.sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
 /** Every IAM or Step Functions call that names the user (reads included). */
 const callsFor = (userName: string) =>
-  [...aws.iam.calls(), ...steps.sfn.calls()].filter((c) => JSON.stringify(c.args[0].input).includes(userName));
+  [...fake.aws.iam.calls(), ...steps.sfn.calls()].filter((c) => JSON.stringify(c.args[0].input).includes(userName));
 
 describe('reprovisioning sweep: what it decides', () => {
   it('starts the onboarding again for a user with no login profile, with the hire rebuilt from its tags and groups', async () => {
@@ -85,7 +82,7 @@ describe('reprovisioning sweep: what it decides', () => {
     });
     // The onboarding's own validation accepts it as it stands.
     expect(parseHire(input, {})).toMatchObject({ userName: 'bob.builder', groups: ['developers', 'readers'] });
-    expect(iamWrites(aws.iam)).toEqual([]);
+    expect(iamWrites(fake.aws.iam)).toEqual([]);
     expect(report.actions['restart-onboarding']).toBe(1);
     expect(report.outcomes.started).toBe(1);
   });
@@ -100,7 +97,7 @@ describe('reprovisioning sweep: what it decides', () => {
     expect(entry(report, 'bob')).toMatchObject({ action: 'restart-onboarding', outcome: 'not-rebuildable' });
     expect(entry(report, 'bob')?.detail).toContain('onboarding:email');
     expect(startCalls()).toEqual([]);
-    expect(iamWrites(aws.iam)).toEqual([]);
+    expect(iamWrites(fake.aws.iam)).toEqual([]);
     expect(report.outcomes['not-rebuildable']).toBe(1);
   });
 
@@ -123,7 +120,7 @@ describe('reprovisioning sweep: what it decides', () => {
         input: JSON.stringify({ action: 'RESET_PASSWORD', hire: { userName: 'ann', employeeId: 'E-7' }, reason: 'credentials-not-sent' }),
       },
     ]);
-    expect(iamWrites(aws.iam)).toEqual([]);
+    expect(iamWrites(fake.aws.iam)).toEqual([]);
   });
 
   it('counts an email sent before the current password was issued as not sent', async () => {
@@ -179,7 +176,7 @@ describe('reprovisioning sweep: what it decides', () => {
       reason: 'password-unused',
     });
     expect(report.actions).toMatchObject({ 'reset-password': 1, 'remove-console-access': 2 });
-    expect(iamWrites(aws.iam)).toEqual([]);
+    expect(iamWrites(fake.aws.iam)).toEqual([]);
 
     const none = await run({ now: new Date(NOW.getTime() + DAY) }, { maxPasswordResets: 0 });
     expect(entry(none, 'third')).toMatchObject({ action: 'remove-console-access' });
@@ -206,14 +203,14 @@ describe('reprovisioning sweep: what it decides', () => {
     expect(entry(report, 'gone.quiet')).toMatchObject({ action: 'none', reason: 'signed-in' });
     // Outside the managed path: not even listed.
     expect(entry(report, 'elsewhere')).toBeUndefined();
-    expect(aws.iam).toHaveReceivedCommandWith(ListUsersCommand, { PathPrefix: TEST_ENV.MANAGED_PATH });
+    expect(fake.aws.iam).toHaveReceivedCommandWith(ListUsersCommand, { PathPrefix: TEST_ENV.MANAGED_PATH });
     expect(callsFor('elsewhere')).toEqual([]);
     for (const userName of ['foreign', 'untagged', 'signed.in', 'gone.quiet']) {
       // GetUser only: their login profiles and groups are not even read.
       expect(callsFor(userName).map((c) => (c.args[0] as object).constructor.name)).toEqual(['GetUserCommand']);
     }
     expect(startCalls()).toEqual([]);
-    expect(iamWrites(aws.iam)).toEqual([]);
+    expect(iamWrites(fake.aws.iam)).toEqual([]);
     expect(report.actions.none).toBe(4);
   });
 
@@ -238,12 +235,12 @@ describe('reprovisioning sweep: what it decides', () => {
 
   it('reads every page of ListUsers', async () => {
     const users = Array.from({ length: 5 }, (_, i) => onboardedUser(`user${i}`, { now: NOW, issuedDaysAgo: 10 }));
-    fakeDirectory(aws.iam, users, { pageSize: 2 });
+    fakeDirectory(fake.aws.iam, users, { pageSize: 2 });
 
     const report = await run();
 
     expect(report.scanned).toBe(5);
-    expect(aws.iam).toHaveReceivedCommandTimes(ListUsersCommand, 3);
+    expect(fake.aws.iam).toHaveReceivedCommandTimes(ListUsersCommand, 3);
     expect(startCalls()).toHaveLength(5);
   });
 });
@@ -291,15 +288,15 @@ describe('reprovisioning sweep: acting once', () => {
     ]);
     expect(report.outcomes.planned).toBe(3);
     expect(steps.sfn.calls()).toHaveLength(0);
-    expect(iamWrites(aws.iam)).toEqual([]);
-    expect(aws.kms.calls()).toHaveLength(0);
-    expect(aws.ses.calls()).toHaveLength(0);
+    expect(iamWrites(fake.aws.iam)).toEqual([]);
+    expect(fake.aws.kms.calls()).toHaveLength(0);
+    expect(fake.aws.ses.calls()).toHaveLength(0);
   });
 
   it('reports a user it could not handle and carries on with the others', async () => {
     directory(onboardedUser('ann', { now: NOW, issuedDaysAgo: 9 }), onboardedUser('bob', { now: NOW, issuedDaysAgo: 9 }));
     const throttled = Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: {} });
-    aws.iam.on(GetUserCommand, { UserName: 'ann' }).rejects(throttled);
+    fake.aws.iam.on(GetUserCommand, { UserName: 'ann' }).rejects(throttled);
     steps.sfn.on(StartExecutionCommand, { name: `reset-bob-${TODAY}` }).rejectsOnce(
       Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable', $metadata: {} }),
     );
@@ -319,7 +316,7 @@ describe('reprovisioning sweep: bounded concurrency', () => {
     const inFlight = new Set<string>();
     let peak = 0;
     const tick = () => new Promise((resolve) => setImmediate(resolve));
-    fakeDirectory(aws.iam, users, {
+    fakeDirectory(fake.aws.iam, users, {
       onUserCall: async (userName) => {
         inFlight.add(userName);
         peak = Math.max(peak, inFlight.size);
@@ -395,7 +392,7 @@ describe('sweep settings', () => {
 
   it('are checked before any call', async () => {
     await expect(run({}, { concurrency: 0 })).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringContaining('concurrency') });
-    expect(aws.iam.calls()).toHaveLength(0);
+    expect(fake.aws.iam.calls()).toHaveLength(0);
   });
 });
 
@@ -403,8 +400,8 @@ describe('reads', () => {
   it('reads login profiles and groups only of users that may need them', async () => {
     directory(onboardedUser('fine', { now: NOW }), onboardedUser('old', { now: NOW, issuedDaysAgo: 9 }));
     await run();
-    expect(aws.iam).toHaveReceivedCommandTimes(GetLoginProfileCommand, 2);
-    expect(aws.iam).toHaveReceivedCommandTimes(ListGroupsForUserCommand, 1);
-    expect(aws.iam).toHaveReceivedCommandWith(ListGroupsForUserCommand, { UserName: 'old' });
+    expect(fake.aws.iam).toHaveReceivedCommandTimes(GetLoginProfileCommand, 2);
+    expect(fake.aws.iam).toHaveReceivedCommandTimes(ListGroupsForUserCommand, 1);
+    expect(fake.aws.iam).toHaveReceivedCommandWith(ListGroupsForUserCommand, { UserName: 'old' });
   });
 });
