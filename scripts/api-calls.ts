@@ -7,9 +7,9 @@
  */
 import '../local/polyfills.ts';
 import { CreateLoginProfileCommand, EntityAlreadyExistsException, GetUserCommand } from '@aws-sdk/client-iam';
-import { instantRetries, loadDefinition, resolveTaskHandlers, runExecution } from '../local/workflow.ts';
-import { fakeAws, managedUser } from '../test/support/aws-fakes.ts';
-import { applyTestEnv } from '../test/support/env.ts';
+import { fakeAws, managedUser, type FakeAws } from '../testing/aws-fakes.ts';
+import { applyTestEnv } from '../testing/lambda-env.ts';
+import { inProcessStateMachine } from '../testing/state-machine.ts';
 
 const hire = { employeeId: 'E-1', firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', department: 'engineering' };
 
@@ -24,18 +24,14 @@ function callsByApi(stubs: Record<string, { calls(): Array<{ args: unknown[] }> 
   return [...counts.entries()];
 }
 
-async function measure(label: string, prepare: (aws: ReturnType<typeof fakeAws>) => void): Promise<void> {
-  const definition = loadDefinition('statemachines/onboarding.asl.yaml');
-  const handlers = await resolveTaskHandlers(definition);
+applyTestEnv();
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+const onboarding = await inProcessStateMachine('onboarding');
+
+async function measure(label: string, prepare: (aws: FakeAws) => void): Promise<void> {
   const aws = fakeAws();
   prepare(aws);
-  const result = await runExecution(definition, hire, {
-    handlers,
-    stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:onboarding',
-    executionName: label,
-    executionArn: `arn:aws:states:us-east-1:123456789012:execution:onboarding:${label}`,
-    retryIntervalOverrides: instantRetries(definition),
-  });
+  const result = await onboarding.run(hire, label);
   const calls = callsByApi({ iam: aws.iam, kms: aws.kms, ses: aws.ses });
   const total = calls.reduce((sum, [, n]) => sum + n, 0);
   const transitions = result.events.filter((e) => e.type === 'StateEntered').length;
@@ -44,8 +40,6 @@ async function measure(label: string, prepare: (aws: ReturnType<typeof fakeAws>)
   for (const [api, n] of calls) process.stdout.write(`  ${api.padEnd(36)} ${n}\n`);
 }
 
-applyTestEnv();
-process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 await measure('new hire', () => undefined);
 await measure('repeated event', (aws) => {
   aws.iam.on(GetUserCommand).resolves({ User: managedUser({ userName: 'ada', employeeId: 'E-1' }) });

@@ -1,3 +1,5 @@
+import { parseConfig, trustPolicyOf } from '../functions/lib/config.ts';
+
 /** The Lambda environment of in-process runs, tests and benchmarks: what serverless.yml gives the functions. */
 export const TEST_ENV = {
   AWS_REGION: 'us-east-1',
@@ -9,9 +11,15 @@ export const TEST_ENV = {
   OPS_EMAIL: 'platform-ops@example.com',
   KMS_KEY_ID: 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555',
   DEPARTMENT_GROUPS: '{"engineering":["developers"]}',
+  ALLOWED_GROUPS: '["developers"]',
+  ALLOWED_GROUPS: '["developers","on-call"]',
+  ALLOWED_EMAIL_DOMAINS: 'example.com',
   PASSWORD_LENGTH: '20',
   POWERTOOLS_LOG_LEVEL: 'DEBUG',
 } as const;
+
+/** The trust policy the Lambdas read from {@link TEST_ENV}. */
+export const TEST_TRUST = trustPolicyOf(parseConfig(TEST_ENV));
 
 export function applyTestEnv(): void {
   Object.assign(process.env, TEST_ENV);

@@ -8,29 +8,20 @@
  * the function's role allows: nothing missing, nothing extra.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { CreateUserCommand, DeleteAccountPasswordPolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
-import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { iamClient, kmsClient, sesClient, sfnClient } from '../../functions/lib/clients.ts';
 import { resetConfigCache } from '../../functions/lib/config.ts';
 import { handler as sweepHandler } from '../../functions/reprovision/sweep/handler.ts';
 import type { LocalStack } from '../../local/stack.ts';
-import {
-  instantRetries,
-  lambdaContext,
-  loadDefinition,
-  resolveTaskHandlers,
-  runExecution,
-  type ExecutionResult,
-  type TaskHandler,
-} from '../../local/workflow.ts';
-import { packageService, PROJECT_ROOT } from '../../scripts/package-service.ts';
+import { lambdaContext } from '../../local/workflow.ts';
+import { cfnLint } from '../../scripts/cfn-lint.ts';
+import { packageService } from '../../scripts/package-service.ts';
+import { inProcessStateMachine, type ExecutionResult, type InProcessStateMachine } from '../../testing/state-machine.ts';
 import { captureOutput } from '../support/capture.ts';
 import {
   actionsOf,
@@ -188,8 +179,7 @@ let mark: string;
 let admin: IAMClient;
 let output: ReturnType<typeof captureOutput>;
 type MachineKey = 'onboarding' | 'reprovision';
-const machines = new Map<MachineKey, { definition: StateMachineDefinition; handlers: Record<string, TaskHandler>; arn: string }>();
-let runs = 0;
+const machines = new Map<MachineKey, InProcessStateMachine>();
 
 beforeAll(async () => {
   workDir = await mkdtemp(path.join(os.tmpdir(), 'iam-onboarding-least-privilege-'));
@@ -203,14 +193,15 @@ beforeAll(async () => {
   // The shared clients the handlers use, made now that the stack's endpoint is set.
   for (const client of [iamClient(), kmsClient(), sesClient(), sfnClient()]) observe(client as never);
   for (const key of ['onboarding', 'reprovision'] satisfies MachineKey[]) {
-    const definition = loadDefinition(`statemachines/${key}.asl.yaml`);
-    const handlers = await resolveTaskHandlers(definition, {
+    const machine = await inProcessStateMachine(key, {
+      arn: stack.stateMachines.find((m) => m.key === key)?.arn ?? '',
+      namePrefix: 'least-privilege',
       around: (_state, functionKey, invoke) => {
         invoked.add(functionKey);
         return runningFunction.run(functionKey, invoke);
       },
     });
-    machines.set(key, { definition, handlers, arn: stack.stateMachines.find((m) => m.key === key)?.arn ?? '' });
+    machines.set(key, machine);
   }
   output = captureOutput();
 }, 300_000);
@@ -223,18 +214,9 @@ afterAll(async () => {
 });
 
 async function execute(key: MachineKey, input: unknown): Promise<ExecutionResult> {
-  runs += 1;
   const machine = machines.get(key);
   if (!machine) throw new Error(`State machine ${key} was not loaded`);
-  const { definition, handlers, arn } = machine;
-  const name = `least-privilege-${runs}`;
-  return runExecution(definition, input as never, {
-    handlers,
-    stateMachineArn: arn,
-    executionName: name,
-    executionArn: `${arn.replace(':stateMachine:', ':execution:')}:${name}`,
-    retryIntervalOverrides: instantRetries(definition),
-  });
+  return machine.run(input);
 }
 
 const hire = (n: number, extra: Record<string, unknown> = {}) => ({
@@ -402,15 +384,9 @@ describe('least privilege', () => {
   });
 
   it('passes cfn-lint with no findings', async ({ task }) => {
-    // Run from the project so .cfnlintrc.yaml applies. Exit code: a bitmask of 1 fatal, 2 error, 4 warning, 8 info.
-    const templatePath = path.join(workDir, 'out', 'cloudformation-template-update-stack.json');
-    const result = await promisify(execFile)('cfn-lint', [templatePath], { cwd: PROJECT_ROOT }).then(
-      ({ stdout }) => ({ code: 0, stdout }),
-      (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: `${error.stdout}${error.stderr}` }),
-    );
-    const findings = result.stdout.split('\n').filter((line) => /^[EWI]\d{4}/.test(line)).length;
-    recordFigure(task, 'cfn-lint findings', findings);
-    expect(result.code, result.stdout).toBe(0);
+    const result = await cfnLint(path.join(workDir, 'out', 'cloudformation-template-update-stack.json'));
+    recordFigure(task, 'cfn-lint findings', result.findings.length);
+    expect(result.code, result.output).toBe(0);
   });
 
   it('stops the local stack and every process it started', async ({ task }) => {

@@ -6,7 +6,7 @@ import {
   UpdateLoginProfileCommand,
 } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { openSecret } from '../../functions/lib/envelope.ts';
 import {
   parseReprovisionRequest,
@@ -16,7 +16,7 @@ import {
 } from '../../functions/lib/reprovision-user.ts';
 import { hireFromUser } from '../../functions/lib/user-hire.ts';
 import { iamWrites } from '../../testing/aws-fakes.ts';
-import { TEST_ENV } from '../../testing/lambda-env.ts';
+import { TEST_ENV, TEST_TRUST } from '../../testing/lambda-env.ts';
 import { expectNoSecrets, passwordsSent } from '../support/secrets.ts';
 import { DAY, fakeDirectory, onboardedUser, type DirectoryUser } from '../support/iam-directory.ts';
 import { useFakeAws } from '../support/in-process.ts';
@@ -24,7 +24,7 @@ import { useFakeAws } from '../support/in-process.ts';
 const NOW = new Date('2025-03-10T06:00:00Z');
 const OWNERSHIP = { managedPath: TEST_ENV.MANAGED_PATH, managedBy: TEST_ENV.MANAGED_BY };
 const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:reprovision:reset-ann-2025-03-10';
-const SETTINGS = { ...OWNERSHIP, kmsKeyId: TEST_ENV.KMS_KEY_ID, passwordLength: 20, executionId: EXECUTION };
+const SETTINGS = { ...OWNERSHIP, kmsKeyId: TEST_ENV.KMS_KEY_ID, passwordLength: 20, executionId: EXECUTION, trust: TEST_TRUST };
 
 const fake = useFakeAws();
 let users: Map<string, DirectoryUser>;
