@@ -1,7 +1,11 @@
 import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
+import type { CommandContext } from '../../cli/output.ts';
 import { PROJECT_ROOT } from '../../local/workflow.ts';
 
 const BIN = path.join(PROJECT_ROOT, 'bin', 'onboarding.js');
@@ -18,6 +22,21 @@ async function onboarding(args: string[]): Promise<{ code: number; stdout: strin
   }
 }
 
+/**
+ * The CLI's commands, as its command modules declare them (one file each under cli/commands/),
+ * so that a new command is covered here as soon as it is written.
+ */
+async function cliCommands(): Promise<string[]> {
+  const folder = path.join(PROJECT_ROOT, 'cli', 'commands');
+  const program = new Command('onboarding');
+  const ctx: CommandContext = { io: { stdout: () => undefined, stderr: () => undefined }, exit: () => undefined };
+  for (const file of readdirSync(folder).filter((f) => f.endsWith('.ts')).sort()) {
+    const { register } = (await import(pathToFileURL(path.join(folder, file)).href)) as { register: (p: Command, c: CommandContext) => void };
+    register(program, ctx);
+  }
+  return program.commands.map((command) => command.name());
+}
+
 describe('bin/onboarding.js', () => {
   it('is the package bin, and --help lists the commands', async () => {
     const { bin } = (await import('../../package.json', { with: { type: 'json' } })).default as { bin: Record<string, string> };
@@ -28,7 +47,19 @@ describe('bin/onboarding.js', () => {
     expect(code).toBe(0);
     expect(stderr).toBe('');
     expect(stdout).toMatch(/^Usage: onboarding /);
-    for (const command of ['start', 'status', 'list', 'history']) expect(stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    const commands = await cliCommands();
+    expect(commands).toEqual(expect.arrayContaining(['start', 'status', 'list', 'history', 'reprovision']));
+    for (const command of commands) expect(stdout, command).toMatch(new RegExp(`^  ${command} `, 'm'));
+  });
+
+  it('prints the help of every command', async () => {
+    for (const command of await cliCommands()) {
+      const { code, stdout, stderr } = await onboarding([command, '--help']);
+
+      expect(code, command).toBe(0);
+      expect(stderr, command).toBe('');
+      expect(stdout, command).toMatch(new RegExp(`^Usage: onboarding ${command} `));
+    }
   });
 
   it('bad input exits 2 with one line on stderr', async () => {

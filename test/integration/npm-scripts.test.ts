@@ -10,7 +10,9 @@ import { PROJECT_ROOT } from '../../local/workflow.ts';
 import { describeProcesses, MARK_VARIABLE, newMark, processesMarked } from './processes.ts';
 
 const exec = promisify(execFile);
-const hasAwsCli = spawnSync('aws', ['--version']).status === 0;
+const AWS_CLI_MISSING =
+  'The AWS CLI (`aws`) is not installed or not on PATH; this test pastes the commands `npm run local` prints into it. ' +
+  'Install AWS CLI v2 (https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html) or `pip install awscli`.';
 const TSX = path.join(PROJECT_ROOT, 'node_modules/.bin/tsx');
 
 function launch(command: string, args: string[], env: Record<string, string>) {
@@ -77,7 +79,8 @@ describe('npm start', () => {
 });
 
 describe('npm run local', () => {
-  it.skipIf(!hasAwsCli)('serves the AWS CLI the commands it prints, until Ctrl-C stops everything', async () => {
+  it('serves the AWS CLI the commands it prints, until Ctrl-C stops everything', async () => {
+    expect(spawnSync('aws', ['--version']).status, AWS_CLI_MISSING).toBe(0);
     const mark = newMark();
     // A fault rule given on the command line: the first CreateLoginProfile after CreateUser is refused.
     const fault = { service: 'iam', operation: 'CreateLoginProfile', error: 'EntityTemporarilyUnmodifiable', afterCreateUserCalls: 1 };
