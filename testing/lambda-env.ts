@@ -11,7 +11,6 @@ export const TEST_ENV = {
   OPS_EMAIL: 'platform-ops@example.com',
   KMS_KEY_ID: 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555',
   DEPARTMENT_GROUPS: '{"engineering":["developers"]}',
-  ALLOWED_GROUPS: '["developers"]',
   ALLOWED_GROUPS: '["developers","on-call"]',
   ALLOWED_EMAIL_DOMAINS: 'example.com',
   PASSWORD_LENGTH: '20',

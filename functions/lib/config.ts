@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { ConfigurationError } from './errors.ts';
 import { IAM_NAME } from './hire.ts';
+import type { TrustPolicy } from './trust-policy.ts';
 
 /**
  * Settings reach the Lambdas as environment variables (serverless.yml `provider.environment`,
@@ -43,6 +44,32 @@ const departmentGroups = z.pipe(
   }),
 );
 
+// Written by deploy/trust-boundary.cjs from the stage's settings; IAM policies come from the same.
+const allowedGroups = z.pipe(
+  z.optional(z.string()),
+  z.transform((raw, ctx): string[] => {
+    try {
+      return z.array(z.string().check(z.maxLength(128), z.regex(IAM_NAME))).parse(JSON.parse(raw?.trim() || '[]'));
+    } catch {
+      ctx.issues.push({ code: 'custom', input: raw, message: 'must be a JSON array of IAM group names' });
+      return [];
+    }
+  }),
+);
+
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+const emailDomains = z.pipe(
+  z.string(),
+  z.transform((raw, ctx): string[] => {
+    const domains = raw.split(',').map((d) => d.trim().toLowerCase()).filter((d) => d !== '');
+    if (domains.length === 0 || !domains.every((d) => DOMAIN.test(d))) {
+      ctx.issues.push({ code: 'custom', input: raw, message: 'must be a comma-separated list of at least one domain name' });
+    }
+    return domains;
+  }),
+);
+
 const wholeNumber = 'must be a whole number from 8 to 128';
 
 const schema = z.object({
@@ -56,6 +83,12 @@ const schema = z.object({
     z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::(\d{12}|aws):policy\/\S+$/, 'must be an IAM policy ARN'))),
   ),
   DEPARTMENT_GROUPS: departmentGroups,
+  /** The groups the workflow may ever assign: the assignable groups and every department map value. */
+  ALLOWED_GROUPS: allowedGroups,
+  /** The domains whose addresses may receive credentials (lower case). */
+  ALLOWED_EMAIL_DOMAINS: emailDomains,
+  /** SES configuration set of the credentials email (TLS required); none locally if unset. */
+  CREDENTIALS_CONFIGURATION_SET: optionalString,
   SENDER_EMAIL: z.email('must be an email address'),
   OPS_EMAIL: z.email('must be an email address'),
   PASSWORD_LENGTH: z._default(z.coerce.number(wholeNumber).check(z.int(wholeNumber), z.minimum(8, wholeNumber), z.maximum(128, wholeNumber)), 20),
@@ -66,6 +99,11 @@ const schema = z.object({
 });
 
 export type Config = z.output<typeof schema>;
+
+/** What the stage allows: the groups to assign and where credentials may go. */
+export function trustPolicyOf(settings: Pick<Config, 'ALLOWED_GROUPS' | 'ALLOWED_EMAIL_DOMAINS'>): TrustPolicy {
+  return { allowedGroups: settings.ALLOWED_GROUPS, allowedEmailDomains: settings.ALLOWED_EMAIL_DOMAINS };
+}
 
 export function parseConfig(env: Record<string, string | undefined>): Config {
   const result = schema.safeParse(env, { reportInput: true });

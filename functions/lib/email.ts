@@ -62,13 +62,23 @@ export function credentialsEmails(input: CredentialsEmailInput): EmailMessage[] 
   ];
 }
 
-/** Sends each message with SES SendEmail and returns the message ids. */
-export async function sendEmails(ses: SESClient, from: string, to: string, messages: EmailMessage[]): Promise<string[]> {
+/**
+ * Sends each message with SES SendEmail and returns the message ids. A `configurationSet` (the
+ * credentials mail's, which requires TLS) goes with every message.
+ */
+export async function sendEmails(
+  ses: SESClient,
+  from: string,
+  to: string,
+  messages: EmailMessage[],
+  configurationSet?: string,
+): Promise<string[]> {
   const ids: string[] = [];
   for (const message of messages) {
     const { MessageId } = await ses.send(
       new SendEmailCommand({
         Source: from,
+        ...(configurationSet && { ConfigurationSetName: configurationSet }),
         Destination: { ToAddresses: [to] },
         Message: {
           Subject: { Data: message.subject, Charset: 'UTF-8' },

@@ -24,6 +24,16 @@ export class GroupNotFound extends OnboardingError {
   override readonly name = 'GroupNotFound';
 }
 
+/** A group named by the hire (or by the department map) is not one the stage's settings allow. Never retried. */
+export class GroupNotAllowed extends OnboardingError {
+  override readonly name = 'GroupNotAllowed';
+}
+
+/** An address that would receive credentials is outside the stage's allowed email domains. Never retried. */
+export class EmailDomainNotAllowed extends OnboardingError {
+  override readonly name = 'EmailDomainNotAllowed';
+}
+
 /** The Lambda's environment is missing or has an invalid setting. */
 export class ConfigurationError extends OnboardingError {
   override readonly name = 'ConfigurationError';
@@ -54,6 +64,8 @@ export const NON_RETRYABLE_ERRORS = [
   'InvalidHrEvent',
   'UserNameConflict',
   'GroupNotFound',
+  'GroupNotAllowed',
+  'EmailDomainNotAllowed',
   'ConfigurationError',
   'CredentialsUnavailable',
   'InvalidReprovisionRequest',

@@ -16,10 +16,12 @@ export const IAM_NAME = /^[A-Za-z0-9+=,.@_-]+$/;
 const MAX_GROUPS = 10; // IAM: a user can be in at most 10 groups.
 
 const noControl = z.regex(NO_CONTROL, 'must not contain control characters or line breaks');
+// Names are greetings in an HTML email and in ops' mail: no markup, even escaped.
+const noMarkup = z.regex(/^[^<>]*$/, 'must not contain < or >');
 
 const personName = (max: number) =>
   z.pipe(
-    z.string().check(z.maxLength(max, `must be at most ${max} characters`), noControl, z.trim()),
+    z.string().check(z.maxLength(max, `must be at most ${max} characters`), noControl, noMarkup, z.trim()),
     z.string().check(z.minLength(1, 'must not be empty')),
   );
 

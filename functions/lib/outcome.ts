@@ -4,6 +4,7 @@ import type { SESClient } from '@aws-sdk/client-ses';
 import { credentialsEmails, escapeHtml, sendEmails, signInUrl } from './email.ts';
 import { openSecret } from './envelope.ts';
 import type { Hire } from './hire.ts';
+import { assertRecipientAllowed, type TrustPolicy } from './trust-policy.ts';
 import { findUser, isManagedFor, tagStatus, tagValue, toTagValue, TAG, type Ownership } from './managed-user.ts';
 import { causeMessage, type CaughtError } from './caught-error.ts';
 
@@ -12,6 +13,8 @@ export { causeMessage, type CaughtError };
 
 export interface DeliveryRequest {
   hire: Pick<Hire, 'firstName' | 'email' | 'userName'>;
+  /** The user's name as IAM spells it, when it may differ in case from the hire's. */
+  userName?: string;
   sealedPassword: string;
   executionId: string;
 }
@@ -22,27 +25,42 @@ export interface Delivery {
   signInUrl: string;
 }
 
-/** Opens the sealed password and emails the credentials to the new hire. */
+export interface DeliverySettings {
+  kmsKeyId: string;
+  sender: string;
+  account: string;
+  separatePasswordEmail: boolean;
+  trust: TrustPolicy;
+  /** SES configuration set that requires TLS. */
+  configurationSet?: string;
+}
+
+/**
+ * Opens the sealed password and emails the credentials to the new hire, only at an allowed
+ * domain (checked again here, right before the password is opened: the last step before mail).
+ */
 export async function deliverCredentials(
   clients: { kms: KMSClient; ses: SESClient },
   request: DeliveryRequest,
-  settings: { kmsKeyId: string; sender: string; account: string; separatePasswordEmail: boolean },
+  settings: DeliverySettings,
   now: Date = new Date(),
 ): Promise<Delivery> {
   const { hire } = request;
+  const userName = request.userName ?? hire.userName;
+  assertRecipientAllowed('email', hire.email, settings.trust);
   const password = await openSecret(clients.kms, settings.kmsKeyId, request.sealedPassword, {
-    userName: hire.userName,
+    userName,
     executionId: request.executionId,
   });
   const url = signInUrl(settings.account);
   const messages = credentialsEmails({
     firstName: hire.firstName,
-    userName: hire.userName,
+    userName,
     password,
     signInUrl: url,
     separatePasswordEmail: settings.separatePasswordEmail,
   });
-  const messageIds = await sendEmails(clients.ses, settings.sender, hire.email, messages);
+  const messageIds = await sendEmails(clients.ses, settings.sender, hire.email, messages, settings.configurationSet);
   return { messageIds, sentAt: now.toISOString(), signInUrl: url };
 }
 
@@ -61,18 +79,19 @@ export interface OnboardingSummary {
 /** Tags the user complete (and by which execution) and returns the execution's summary (never the password). */
 export async function markComplete(
   iam: IAMClient,
-  input: { hire: Hire; user: { arn: string; path: string }; delivery: Delivery; executionId?: string },
+  input: { hire: Hire; user: { arn: string; path: string; userName?: string }; delivery: Delivery; executionId?: string },
   now: Date = new Date(),
 ): Promise<OnboardingSummary> {
   const completedAt = now.toISOString();
-  await tagStatus(iam, input.hire.userName, 'complete', now, {
+  const userName = input.user.userName ?? input.hire.userName;
+  await tagStatus(iam, userName, 'complete', now, {
     [TAG.credentialsSentAt]: input.delivery.sentAt,
     ...(input.executionId && { [TAG.completedBy]: toTagValue(input.executionId) }),
   });
   return {
     status: 'ONBOARDED',
     employeeId: input.hire.employeeId,
-    userName: input.hire.userName,
+    userName,
     arn: input.user.arn,
     path: input.user.path,
     groups: input.hire.groups,

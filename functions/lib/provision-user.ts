@@ -10,10 +10,13 @@ import {
 } from '@aws-sdk/client-iam';
 import { GroupNotFound, UserNameConflict } from './errors.ts';
 import type { Hire } from './hire.ts';
+import { assertGroupsAllowed, type TrustPolicy } from './trust-policy.ts';
 import { exactTagValue, findUser, isManagedFor, tagValue, toTagValue, TAG, type Ownership } from './managed-user.ts';
 import { passwordRules, type PasswordRules } from './password.ts';
 
 export interface ProvisionSettings extends Ownership {
+  /** The groups the stage allows: checked again here, before any IAM call. */
+  trust: TrustPolicy;
   permissionsBoundaryArn?: string;
   /** The running execution, recorded on a user it creates. */
   executionId?: string;
@@ -27,6 +30,10 @@ export interface ProvisionSettings extends Ownership {
 export const CREATOR_CLAIM_MS = 15 * 60_000;
 
 export interface ProvisionedUser {
+  /**
+   * The user's name as IAM holds it. IAM names are unique ignoring case, so a user found under
+   * the hire's name may spell it differently; every later step uses this spelling.
+   */
   userName: string;
   arn: string;
   path: string;
@@ -55,9 +62,11 @@ async function assertGroupsExist(iam: IAMClient, groups: string[]): Promise<void
   }
 }
 
-function conflict(userName: string): UserNameConflict {
+function conflict(userName: string, existing?: User): UserNameConflict {
+  // IAM names are unique ignoring case: say so when the user in the way is spelt differently.
+  const spelt = existing?.UserName && existing.UserName !== userName ? ` (as "${existing.UserName}")` : '';
   return new UserNameConflict(
-    `User "${userName}" already exists and is not managed by this workflow for this employee; it was left unchanged`,
+    `User "${userName}" already exists${spelt} and is not managed by this workflow for this employee; it was left unchanged`,
   );
 }
 
@@ -78,11 +87,12 @@ export async function provisionUser(
   settings: ProvisionSettings,
   now: Date = new Date(),
 ): Promise<ProvisionedUser> {
+  assertGroupsAllowed(hire.groups, settings.trust);
   await assertGroupsExist(iam, hire.groups);
 
   let user: User | undefined = await findUser(iam, hire.userName);
   let created = false;
-  if (user && !isManagedFor(user, settings, hire.employeeId)) throw conflict(hire.userName);
+  if (user && !isManagedFor(user, settings, hire.employeeId)) throw conflict(hire.userName, user);
 
   if (!user) {
     try {
@@ -111,12 +121,14 @@ export async function provisionUser(
       if (!(error instanceof EntityAlreadyExistsException)) throw error;
       // Another delivery of the same event won the race: adopt the user if it is ours.
       user = await findUser(iam, hire.userName);
-      if (!user || !isManagedFor(user, settings, hire.employeeId)) throw conflict(hire.userName);
+      if (!user || !isManagedFor(user, settings, hire.employeeId)) throw conflict(hire.userName, user);
     }
   }
 
+  // IAM finds a user whatever the case of the name asked for (Dana.Scully is dana.scully).
+  const userName = user?.UserName ?? hire.userName;
   for (const group of hire.groups) {
-    await iam.send(new AddUserToGroupCommand({ GroupName: group, UserName: hire.userName }));
+    await iam.send(new AddUserToGroupCommand({ GroupName: group, UserName: userName }));
   }
 
   // "Password reset required" only works if the user may change its own password.
@@ -124,7 +136,7 @@ export async function provisionUser(
   if (!rules.allowUsersToChangePassword) {
     await iam.send(
       new AttachUserPolicyCommand({
-        UserName: hire.userName,
+        UserName: userName,
         PolicyArn: `arn:${partitionOf(user?.Arn)}:iam::aws:policy/IAMUserChangePassword`,
       }),
     );
@@ -141,7 +153,7 @@ export async function provisionUser(
     now.getTime() - updatedAt < CREATOR_CLAIM_MS;
 
   return {
-    userName: hire.userName,
+    userName,
     arn: user?.Arn ?? '',
     path: user?.Path ?? settings.managedPath,
     groups: hire.groups,

@@ -5,6 +5,7 @@ import { InvalidReprovisionRequest, UserNameConflict } from './errors.ts';
 import type { Hire } from './hire.ts';
 import { resetLoginProfile } from './login-profile.ts';
 import { findUser, isManagedFor, passwordResetsOf, tagStatus, tagValue, TAG, type Ownership } from './managed-user.ts';
+import { assertRecipientAllowed, credentialRecipients, type TrustPolicy } from './trust-policy.ts';
 import { hireFromUser } from './user-hire.ts';
 
 /**
@@ -91,13 +92,15 @@ export type ResetResult =
 export async function resetPassword(
   clients: { iam: IAMClient; kms: KMSClient },
   request: ReprovisionRequest,
-  settings: Ownership & { kmsKeyId: string; passwordLength: number; executionId: string },
+  settings: Ownership & { kmsKeyId: string; passwordLength: number; executionId: string; trust: TrustPolicy },
   now: Date = new Date(),
 ): Promise<ResetResult> {
   const eligible = await eligibleUser(clients.iam, request, settings, { skipRemoved: true });
   if ('skip' in eligible) return { status: 'SKIPPED', reason: eligible.skip };
   const { user } = eligible;
   const hire = await hireFromUser(clients.iam, user);
+  // The address comes from a tag: it must pass the same check as an HR event's, before the reset.
+  for (const [field, address] of credentialRecipients(hire)) assertRecipientAllowed(field, address, settings.trust);
 
   const { sealedPassword } = await resetLoginProfile(
     clients,

@@ -5,7 +5,7 @@ import { markComplete, type Delivery } from '../lib/outcome.ts';
 
 /** Tags the user complete and returns the execution's summary. */
 export const handler = lambdaHandler(
-  async (event: { hire: Hire; user: { arn: string; path: string }; delivery: Delivery; executionId?: string }) => {
+  async (event: { hire: Hire; user: { arn: string; path: string; userName?: string }; delivery: Delivery; executionId?: string }) => {
     const summary = await markComplete(iamClient(), event);
     logger.info('onboarding complete', { userName: summary.userName });
     return summary;

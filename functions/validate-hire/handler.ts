@@ -1,13 +1,17 @@
-import { config } from '../lib/config.ts';
+import { config, trustPolicyOf } from '../lib/config.ts';
 import { parseHire, type Hire } from '../lib/hire.ts';
 import { lambdaHandler, logger } from '../lib/lambda.ts';
+import { assertHireAllowed } from '../lib/trust-policy.ts';
 
 /**
- * Validates the HR event's detail (or a manual input) before anything touches IAM. The event
+ * Validates the HR event's detail (or a manual input) before anything touches IAM: its shape,
+ * then what it asks for against the stage's settings (groups, where credentials go). The event
  * is the execution input exactly as given: any JSON value.
  */
 export const handler = lambdaHandler(async (event: unknown): Promise<{ hire: Hire }> => {
-  const hire = parseHire(event, config().DEPARTMENT_GROUPS);
+  const settings = config();
+  const hire = parseHire(event, settings.DEPARTMENT_GROUPS);
+  assertHireAllowed(hire, trustPolicyOf(settings));
   logger.info('hire validated', { employeeId: hire.employeeId, userName: hire.userName, groups: hire.groups });
   return { hire };
 });

@@ -86,7 +86,7 @@ afterEach(() => {
 
 function hrEntry(overrides: Partial<PutEventsRequestEntry> = {}): PutEventsRequestEntry {
   return {
-    EventBusName: 'default',
+    EventBusName: stack.stateMachines.find((m) => m.key === 'onboarding')?.routes[0]?.eventBusName,
     Source: hiredEvent.source,
     DetailType: hiredEvent['detail-type'],
     Detail: JSON.stringify(hire),

@@ -5,6 +5,7 @@ import {
   CreateUserCommand,
   EntityAlreadyExistsException,
   EntityTemporarilyUnmodifiableException,
+  GetGroupCommand,
   GetUserCommand,
   TagUserCommand,
   UpdateLoginProfileCommand,
@@ -148,8 +149,9 @@ describe('onboarding state machine', () => {
     expect(result.events.filter((e) => e.type === 'StateRetried')).toHaveLength(0);
   });
 
-  it('fails with GroupNotFound before creating the user when a group is missing', async () => {
-    const result = await execute({ ...hire, department: undefined, groups: ['no-such-group'] });
+  it('fails with GroupNotFound before creating the user when an allowed group is missing', async () => {
+    workflow.aws.iam.on(GetGroupCommand).rejects(noSuchEntity('The group with name on-call cannot be found.'));
+    const result = await execute({ ...hire, department: undefined, groups: ['on-call'] });
 
     expect(result.error).toBe('GroupNotFound');
     expect(iamWrites(workflow.aws.iam)).toHaveLength(0);

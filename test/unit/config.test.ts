@@ -7,6 +7,7 @@ const required = {
   SENDER_EMAIL: 'it-onboarding@example.com',
   OPS_EMAIL: 'platform-ops@example.com',
   KMS_KEY_ID: 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555',
+  ALLOWED_EMAIL_DOMAINS: 'example.com',
 };
 
 function configurationError(env: Record<string, string | undefined>): ConfigurationError {
@@ -24,6 +25,8 @@ describe('parseConfig', () => {
   it('fills in the defaults when only the required settings are given', () => {
     expect(parseConfig(required)).toEqual({
       ...required,
+      ALLOWED_EMAIL_DOMAINS: ['example.com'],
+      ALLOWED_GROUPS: [],
       MANAGED_PATH: '/onboarding/',
       MANAGED_BY: 'iam-onboarding-workflow',
       DEPARTMENT_GROUPS: {},
@@ -43,9 +46,15 @@ describe('parseConfig', () => {
         PASSWORD_LENGTH: '32',
         SEPARATE_PASSWORD_EMAIL: 'true',
         SIGNIN_ACCOUNT: 'example-corp',
+        ALLOWED_GROUPS: '["developers","on-call","auditors"]',
+        ALLOWED_EMAIL_DOMAINS: ' Example.com, corp.example.org ',
+        CREDENTIALS_CONFIGURATION_SET: 'iam-onboarding-prod-credentials',
       }),
     ).toEqual<Config>({
       ...required,
+      ALLOWED_GROUPS: ['developers', 'on-call', 'auditors'],
+      ALLOWED_EMAIL_DOMAINS: ['example.com', 'corp.example.org'],
+      CREDENTIALS_CONFIGURATION_SET: 'iam-onboarding-prod-credentials',
       MANAGED_PATH: '/people/new-hires/',
       MANAGED_BY: 'iam-onboarding-prod',
       PERMISSIONS_BOUNDARY_ARN: 'arn:aws:iam::123456789012:policy/boundary',
@@ -74,7 +83,7 @@ describe('parseConfig', () => {
     expect(parseConfig(TEST_ENV)).toMatchObject({ MANAGED_BY: TEST_ENV.MANAGED_BY, DEPARTMENT_GROUPS: { engineering: ['developers'] } });
   });
 
-  it.each(['SENDER_EMAIL', 'OPS_EMAIL', 'KMS_KEY_ID'] as const)('requires %s, naming it', (name) => {
+  it.each(['SENDER_EMAIL', 'OPS_EMAIL', 'KMS_KEY_ID', 'ALLOWED_EMAIL_DOMAINS'] as const)('requires %s, naming it', (name) => {
     const { [name]: _omitted, ...rest } = required;
     expect(configurationError(rest).message).toBe(`Invalid configuration: ${name}: is required`);
   });
@@ -84,6 +93,7 @@ describe('parseConfig', () => {
     expect(message).toContain('SENDER_EMAIL: is required');
     expect(message).toContain('OPS_EMAIL: is required');
     expect(message).toContain('KMS_KEY_ID: is required');
+    expect(message).toContain('ALLOWED_EMAIL_DOMAINS: is required');
   });
 
   it.each([
@@ -114,6 +124,13 @@ describe('parseConfig', () => {
     ['SEPARATE_PASSWORD_EMAIL', 'yes', 'must be "true" or "false"'],
     ['SEPARATE_PASSWORD_EMAIL', 'TRUE', 'must be "true" or "false"'],
     ['KMS_KEY_ID', '', 'must not be empty'],
+    ['ALLOWED_EMAIL_DOMAINS', '', 'must be a comma-separated list of at least one domain name'],
+    ['ALLOWED_EMAIL_DOMAINS', ' , ', 'must be a comma-separated list of at least one domain name'],
+    ['ALLOWED_EMAIL_DOMAINS', '@example.com', 'must be a comma-separated list of at least one domain name'],
+    ['ALLOWED_EMAIL_DOMAINS', 'example.com,*', 'must be a comma-separated list of at least one domain name'],
+    ['ALLOWED_GROUPS', 'developers', 'must be a JSON array of IAM group names'],
+    ['ALLOWED_GROUPS', '["dev ops"]', 'must be a JSON array of IAM group names'],
+    ['ALLOWED_GROUPS', '{"a":1}', 'must be a JSON array of IAM group names'],
   ])('rejects %s = %j', (name, value, problem) => {
     expect(configurationError({ ...required, [name]: value }).message).toBe(`Invalid configuration: ${name}: ${problem}`);
   });

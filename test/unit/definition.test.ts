@@ -55,7 +55,10 @@ const FUNCTIONS = readServerlessYaml().functions as Record<string, ServerlessFun
 
 /** The AWS services a function's role lets it call (`iam`, `kms`, `ses`, ...). */
 function servicesOf(functionKey: string): Set<string> {
-  const actions = (FUNCTIONS[functionKey]?.iamRoleStatements ?? []).flatMap((s) => [s.Action].flat());
+  // Statements generated from the settings (`${file(deploy/trust-boundary.cjs):...}`) are
+  // strings here; the others name the services well enough.
+  const statements = (FUNCTIONS[functionKey]?.iamRoleStatements ?? []).filter((s) => typeof s === 'object');
+  const actions = statements.flatMap((s) => [s.Action].flat());
   return new Set(actions.map((action) => action.split(':')[0]!));
 }
 

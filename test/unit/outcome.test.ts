@@ -7,7 +7,7 @@ import { CredentialsUnavailable } from '../../functions/lib/errors.ts';
 import type { Hire } from '../../functions/lib/hire.ts';
 import { causeMessage, deliverCredentials, markComplete, notifyOps, recordFailure } from '../../functions/lib/outcome.ts';
 import { iamWrites, managedUser } from '../../testing/aws-fakes.ts';
-import { TEST_ENV } from '../../testing/lambda-env.ts';
+import { TEST_ENV, TEST_TRUST } from '../../testing/lambda-env.ts';
 import { useFakeAws } from '../support/in-process.ts';
 import { expectNoSecrets } from '../support/secrets.ts';
 
@@ -23,7 +23,7 @@ const executionId = 'arn:aws:states:us-east-1:123456789012:execution:onboarding:
 const password = "Tq7#mZ2!pX9@wL4$kR8'";
 const ownership = { managedPath: TEST_ENV.MANAGED_PATH, managedBy: TEST_ENV.MANAGED_BY };
 const now = new Date('2025-03-01T09:00:00.000Z');
-const settings = { kmsKeyId: TEST_ENV.KMS_KEY_ID, sender: TEST_ENV.SENDER_EMAIL, account: '123456789012', separatePasswordEmail: false };
+const settings = { kmsKeyId: TEST_ENV.KMS_KEY_ID, sender: TEST_ENV.SENDER_EMAIL, account: '123456789012', separatePasswordEmail: false, trust: TEST_TRUST };
 
 const fake = useFakeAws();
 

@@ -9,12 +9,12 @@ import {
 } from '@aws-sdk/client-iam';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { iamClient } from '../../functions/lib/clients.ts';
-import { GroupNotFound, UserNameConflict } from '../../functions/lib/errors.ts';
+import { GroupNotAllowed, GroupNotFound, UserNameConflict } from '../../functions/lib/errors.ts';
 import type { Hire } from '../../functions/lib/hire.ts';
 import { AWS_DEFAULT_RULES } from '../../functions/lib/password.ts';
 import { provisionUser, type ProvisionSettings } from '../../functions/lib/provision-user.ts';
 import { fakeAws, iamWrites, managedUser, noSuchEntity, type FakeAws } from '../support/aws-fakes.ts';
-import { TEST_ENV } from '../support/env.ts';
+import { TEST_ENV, TEST_TRUST } from '../support/env.ts';
 
 const hire: Hire = {
   employeeId: 'E-1001',
@@ -24,7 +24,7 @@ const hire: Hire = {
   userName: 'bob.builder',
   groups: ['developers', 'on-call'],
 };
-const settings: ProvisionSettings = { managedPath: TEST_ENV.MANAGED_PATH, managedBy: TEST_ENV.MANAGED_BY };
+const settings: ProvisionSettings = { managedPath: TEST_ENV.MANAGED_PATH, managedBy: TEST_ENV.MANAGED_BY, trust: TEST_TRUST };
 const now = new Date('2025-03-01T09:00:00.000Z');
 const alreadyExists = () =>
   new EntityAlreadyExistsException({ message: 'User with name bob.builder already exists.', $metadata: { httpStatusCode: 409 } });
@@ -88,8 +88,9 @@ describe('provisionUser: a new hire', () => {
     expect(lastCheck).toBeLessThan(firstWrite);
   });
 
-  it('fails with GroupNotFound, naming the group, and writes nothing when a group is missing', async () => {
-    const failure = provisionUser(iamClient(), { ...hire, groups: ['developers', 'no-such-group'] }, settings, now);
+  it('fails with GroupNotFound, naming the group, and writes nothing when an allowed group is missing', async () => {
+    const allowing = { ...settings, trust: { ...TEST_TRUST, allowedGroups: ['developers', 'no-such-group'] } };
+    const failure = provisionUser(iamClient(), { ...hire, groups: ['developers', 'no-such-group'] }, allowing, now);
     await expect(failure).rejects.toBeInstanceOf(GroupNotFound);
     await expect(failure).rejects.toThrow('Group "no-such-group" does not exist');
     expect(iamWrites(aws.iam)).toEqual([]);
@@ -251,5 +252,58 @@ describe('provisionUser: which execution may give the user a password', () => {
     aws.iam.on(GetUserCommand).resolves({ User: managedUser({ tags: claimTags('other-execution', status, then) }) });
     const user = await provisionUser(iamClient(), hire, { ...settings, executionId }, now);
     expect(user).toMatchObject({ createdByThisExecution: false, busyElsewhere: false });
+  });
+});
+
+describe('provisionUser: the trust boundary', () => {
+  it.each([
+    ['a group outside the allowed ones', ['developers', 'Admins'], '"Admins"'],
+    ['an allowed group in another case', ['Developers'], '"Developers"'],
+  ])('refuses %s with GroupNotAllowed, naming it, before any IAM call', async (_case, groups, named) => {
+    const failure = provisionUser(iamClient(), { ...hire, groups }, settings, now);
+    await expect(failure).rejects.toBeInstanceOf(GroupNotAllowed);
+    await expect(failure).rejects.toMatchObject({ name: 'GroupNotAllowed' });
+    await expect(failure).rejects.toThrow(`groups: ${named} may not be assigned by this workflow`);
+    expect(aws.iam.calls()).toHaveLength(0);
+  });
+
+  it('refuses every group when the stage allows none', async () => {
+    const none = { ...settings, trust: { ...TEST_TRUST, allowedGroups: [] } };
+    await expect(provisionUser(iamClient(), { ...hire, groups: ['developers'] }, none, now)).rejects.toThrow('this stage allows no groups');
+    expect(aws.iam.calls()).toHaveLength(0);
+  });
+});
+
+describe('provisionUser: user names are unique ignoring case, as in IAM', () => {
+  // IAM's GetUser finds "bob.builder" when asked for "Bob.Builder" (the local emulator would not).
+  const asked = { ...hire, userName: 'Bob.Builder' };
+
+  it('adopts our user spelt in another case for the same employee, and carries on under its spelling', async () => {
+    aws.iam.on(GetUserCommand).resolves({ User: managedUser({ userName: 'bob.builder' }) });
+
+    const user = await provisionUser(iamClient(), asked, settings, now);
+
+    expect(user).toMatchObject({ userName: 'bob.builder', created: false });
+    expect(aws.iam).not.toHaveReceivedCommand(CreateUserCommand);
+    expect(aws.iam.commandCalls(AddUserToGroupCommand).map((c) => c.args[0].input.UserName)).toEqual(['bob.builder', 'bob.builder']);
+    expect(aws.iam.commandCalls(AttachUserPolicyCommand).map((c) => c.args[0].input.UserName)).toEqual(['bob.builder']);
+  });
+
+  it('refuses someone else\'s user spelt in another case with UserNameConflict, naming both spellings, and writes nothing', async () => {
+    aws.iam.on(GetUserCommand).resolves({ User: managedUser({ userName: 'bob.builder', employeeId: 'E-9999' }) });
+
+    const failure = provisionUser(iamClient(), asked, settings, now);
+
+    await expect(failure).rejects.toBeInstanceOf(UserNameConflict);
+    await expect(failure).rejects.toThrow('User "Bob.Builder" already exists (as "bob.builder") and is not managed by this workflow');
+    expect(iamWrites(aws.iam)).toEqual([]);
+  });
+
+  it('refuses with UserNameConflict when CreateUser finds a user in another case that is not ours', async () => {
+    aws.iam.on(GetUserCommand).rejectsOnce(noSuchEntity()).resolves({ User: managedUser({ userName: 'bob.builder', path: '/' }) });
+    aws.iam.on(CreateUserCommand).rejects(alreadyExists());
+
+    await expect(provisionUser(iamClient(), asked, settings, now)).rejects.toThrow('(as "bob.builder")');
+    expect(iamWrites(aws.iam)).toEqual(['CreateUserCommand']);
   });
 });
