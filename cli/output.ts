@@ -44,7 +44,7 @@ const CREDENTIAL_HINT =
   'set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or sign in with `aws sso login`';
 
 /** One line that says what went wrong and what to do about it. */
-export function describeError(error: unknown): string {
+function errorAdvice(error: unknown): string {
   if (!(error instanceof Error)) return `unexpected failure: ${String(error)}`;
   if (error instanceof UsageError || error instanceof CliError) return error.message;
   const { name, message } = error;
@@ -118,7 +118,7 @@ export function oneLine(text: string): string {
  * an unexpected error; bad input and the CLI's own errors say all there is in their line.
  */
 export function reportError(io: Io, error: unknown, options: OutputOptions = {}): number {
-  io.stderr(`onboarding: ${oneLine(describeError(error))}\n`);
+  io.stderr(`onboarding: ${oneLine(errorAdvice(error))}\n`);
   const own = error instanceof UsageError || error instanceof CliError;
   if (options.debug && !own && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
   return error instanceof UsageError ? EXIT.usage : EXIT.failed;

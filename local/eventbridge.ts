@@ -21,7 +21,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { JSONPath } from 'jsonpath-plus';
 import type { EventBridgeRoute } from './service-config.ts';
-import type { Execution, StepFunctions } from './step-functions.ts';
+import type { Execution } from './execution-engine.ts';
+import type { StepFunctionsApi } from './step-functions.ts';
 
 export interface Route extends EventBridgeRoute {
   ruleName: string;
@@ -29,7 +30,8 @@ export interface Route extends EventBridgeRoute {
   queueUrl: string;
 }
 
-export interface Delivery {
+/** What one rule did with one event it matched. */
+export interface RuleDelivery {
   ruleName: string;
   eventId: string;
   execution?: Execution;
@@ -49,7 +51,7 @@ export class EventRouter {
 
   constructor(
     private readonly clients: { events: EventBridgeClient; sqs: SQSClient },
-    private readonly stepFunctions: StepFunctions,
+    private readonly stepFunctions: Pick<StepFunctionsApi, 'startExecution'>,
   ) {}
 
   list(): Route[] {
@@ -90,8 +92,8 @@ export class EventRouter {
   }
 
   /** Takes every event the rules matched and starts the state machines. */
-  async deliver(): Promise<Delivery[]> {
-    const deliveries: Delivery[] = [];
+  async deliver(): Promise<RuleDelivery[]> {
+    const deliveries: RuleDelivery[] = [];
     for (const route of this.routes) {
       for (;;) {
         const { Messages = [] } = await this.clients.sqs.send(
@@ -100,10 +102,10 @@ export class EventRouter {
         if (Messages.length === 0) break;
         for (const message of Messages) {
           const event = JSON.parse(message.Body ?? '{}') as { id?: string };
-          const delivery: Delivery = { ruleName: route.ruleName, eventId: event.id ?? '' };
+          const delivery: RuleDelivery = { ruleName: route.ruleName, eventId: event.id ?? '' };
           try {
             const input = targetInput(route, event);
-            delivery.execution = this.stepFunctions.start(route.stateMachineArn, JSON.stringify(input ?? null));
+            delivery.execution = this.stepFunctions.startExecution(route.stateMachineArn, JSON.stringify(input ?? null));
           } catch (error) {
             delivery.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
           }

@@ -191,7 +191,7 @@ export class FaultInjector {
         rule: { ...rule },
         delayMs: rule.delayMs ?? 0,
         when: rule.when ?? 'before',
-        ...(rule.error !== undefined && { error: describeError(rule, call) }),
+        ...(rule.error !== undefined && { error: injectedError(rule, call) }),
       };
     }
     return undefined;
@@ -203,7 +203,8 @@ export class FaultInjector {
   }
 }
 
-function describeError(rule: FaultRule, call: Call): { code: string; status: number; message: string } {
+/** The error a rule answers `call` with: its own status and message, else what AWS (or Lambda) would say. */
+function injectedError(rule: FaultRule, call: Call): { code: string; status: number; message: string } {
   const code = rule.error as string;
   if (rule.service === 'lambda') return { code, status: 200, message: rule.message ?? LAMBDA_ERRORS[code] ?? code };
   const known = KNOWN_ERRORS[code];

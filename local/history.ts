@@ -39,23 +39,16 @@ export class HistoryRecorder {
   private readonly ready = new Set<string>();
   /** The placed invocation of each state whose end is not in the history yet. */
   private readonly open = new Map<string, Invocation>();
-  private readonly listeners: Array<(event: HistoryEvent) => void> = [];
   private closed = false;
 
   constructor(private readonly roleArn: string) {}
-
-  onEvent(listener: (event: HistoryEvent) => void): void {
-    this.listeners.push(listener);
-  }
 
   private push(type: string, timestamp: number, extra: Record<string, unknown> = {}): void {
     // A closed execution records nothing more (a stopped execution's Lambda may still finish).
     if (this.closed) return;
     if (/^Execution(Succeeded|Failed|Aborted|TimedOut)$/.test(type)) this.closed = true;
     const id = this.events.length + 1;
-    const event: HistoryEvent = { id, previousEventId: id - 1, timestamp, type, ...extra };
-    this.events.push(event);
-    this.listeners.forEach((listener) => listener(event));
+    this.events.push({ id, previousEventId: id - 1, timestamp, type, ...extra });
   }
 
   /** Called by the stack when a Task's Lambda is invoked. */

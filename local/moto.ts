@@ -17,7 +17,7 @@ from moto.server import main
 main(sys.argv[1:])
 `;
 
-export const MOTO_INSTALL_HINT = 'moto is not installed: pip install "moto[server]"';
+const MOTO_INSTALL_HINT = 'moto is not installed: pip install "moto[server]"';
 
 /** moto (or Python) is missing: the message says how to install it. */
 export class MotoNotInstalled extends Error {

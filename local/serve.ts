@@ -5,8 +5,9 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { removeDiscoveryFile, writeDiscoveryFile } from './discovery.ts';
-import { PROJECT_ROOT } from './workflow.ts';
-import { iamEventualConsistency, MotoNotInstalled, startLocalStack, type FaultRuleInput, type LocalStack } from './stack.ts';
+import { MotoNotInstalled } from './moto.ts';
+import { PROJECT_ROOT } from './serverless-yaml.ts';
+import { iamEventualConsistency, startLocalStack, type FaultRuleInput, type LocalStack } from './stack.ts';
 
 export interface ReadyMessage {
   type: 'ready';

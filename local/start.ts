@@ -4,7 +4,7 @@
  * script talks to it only as any AWS client would (SDK calls to the endpoint) plus the stack's
  * admin calls, then stops it and checks that nothing is left running.
  */
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -16,11 +16,13 @@ import {
   ListGroupsForUserCommand,
   ListUserTagsCommand,
 } from '@aws-sdk/client-iam';
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
+import { ListExecutionsCommand, SFNClient, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
+import { follow } from '../cli/execution-history.ts';
+import type { DeliveredMail, RecordedRequest } from './request-journal.ts';
 import type { FailedMessage, ReadyMessage } from './serve.ts';
-import type { DeliveredMail, RecordedRequest } from './stack.ts';
-import { Timeline } from './timeline.ts';
-import { PROJECT_ROOT } from './workflow.ts';
+import type { RouteInfo, StateMachineInfo } from './stack.ts';
+import { TimelinePrinter } from './timeline.ts';
+import { PROJECT_ROOT } from './serverless-yaml.ts';
 
 // The SDK warns on node 20 about releases a year away; it would only clutter the demo.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -28,8 +30,24 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const EXAMPLE = 'examples/events/employee-hired.json';
 // Counted in attempts rather than milliseconds, so the demo shows retries however busy the machine.
 const SETTLE_CALLS = 2;
+/** How often the timeline polls the execution's history. */
+const POLL_MS = 50;
 const started = Date.now();
 const out = (line = '') => process.stdout.write(`${line}\n`);
+const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
+
+interface HrEvent {
+  source: string;
+  'detail-type': string;
+  resources?: string[];
+  detail: { employeeId: string; firstName: string; lastName: string; email: string };
+}
+
+interface Clients {
+  iam: IAMClient;
+  sfn: SFNClient;
+  events: EventBridgeClient;
+}
 
 function alive(pid: number): boolean {
   try {
@@ -46,60 +64,24 @@ async function admin<T>(endpoint: string, pathname: string, init?: RequestInit):
   return (await response.json()) as T;
 }
 
-const logDir = path.join(PROJECT_ROOT, '.home');
-mkdirSync(logDir, { recursive: true });
-const logFile = path.join(logDir, 'local-stack.log');
-const log = openSync(logFile, 'w');
-
-out('Onboarding the example hire on the local AWS stack (no AWS account needed)');
-out('Starting the stack: moto for IAM, SES, KMS, STS; the state machines, handlers and rules from serverless.yml');
-const child = fork(path.join(import.meta.dirname, 'serve.ts'), [], { stdio: ['ignore', log, log, 'ipc'] });
-const childExited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-process.on('SIGINT', () => {
-  child.kill('SIGTERM');
-  process.exit(130);
-});
-
-const ready = await new Promise<ReadyMessage>((resolve, reject) => {
-  child.once('message', (message: ReadyMessage | FailedMessage) => {
-    if (message.type === 'ready') resolve(message);
-    else reject(new Error(message.message));
+/** local/serve.ts as a child process, its output in `logFile`; `ready` settles once it has started (or could not). */
+function startStack(logFile: string): { child: ChildProcess; exited: Promise<number | null>; ready: Promise<ReadyMessage> } {
+  const log = openSync(logFile, 'w');
+  const child = fork(path.join(import.meta.dirname, 'serve.ts'), [], { stdio: ['ignore', log, log, 'ipc'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const ready = new Promise<ReadyMessage>((resolve, reject) => {
+    child.once('message', (message: ReadyMessage | FailedMessage) => {
+      if (message.type === 'ready') resolve(message);
+      else reject(new Error(message.message));
+    });
+    void exited.then((code) => reject(new Error(`The local stack exited with code ${code}; see ${path.relative(process.cwd(), logFile)}`)));
   });
-  void childExited.then((code) => reject(new Error(`The local stack exited with code ${code}; see ${path.relative(process.cwd(), logFile)}`)));
-}).catch((error: Error) => {
-  out(error.message);
-  process.exit(1);
-});
+  return { child, exited, ready };
+}
 
-let succeeded = false;
-try {
-  const { endpoint } = ready;
-  const client = { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
-  const iam = new IAMClient(client);
-  const sfn = new SFNClient(client);
-  const events = new EventBridgeClient(client);
-  const machine = ready.stateMachines.find((m) => m.routes.length > 0);
-  const route = machine?.routes[0];
-  if (!machine || !route) throw new Error('serverless.yml declares no EventBridge rule for a state machine');
-
-  out(`Stack ready at ${endpoint} in ${((Date.now() - started) / 1000).toFixed(1)} s (function logs: ${path.relative(process.cwd(), logFile)})`);
-  out(
-    `Prepared: sender ${ready.seeded.sender} verified; group ${ready.seeded.groups.join(', ')}; ` +
-      `password policy (min ${ready.seeded.passwordPolicy?.MinimumPasswordLength}, users may not change their own)`,
-  );
-  await admin(endpoint, '/_local/faults', {
-    method: 'POST',
-    body: JSON.stringify({ service: 'iam', operation: 'CreateLoginProfile', error: 'NoSuchEntity', afterCreateUserCalls: SETTLE_CALLS }),
-  });
-  out(`IAM eventual consistency on: CreateLoginProfile answers NoSuchEntity to the first ${SETTLE_CALLS} attempts after CreateUser`);
-  out();
-
-  const event = JSON.parse(readFileSync(path.join(PROJECT_ROOT, EXAMPLE), 'utf8')) as {
-    source: string;
-    'detail-type': string;
-    resources?: string[];
-    detail: { employeeId: string; firstName: string; lastName: string; email: string };
-  };
+/** Puts the example HR event on the rule's bus, as HR would. */
+async function putExampleEvent(events: EventBridgeClient, route: RouteInfo): Promise<HrEvent['detail']> {
+  const event = JSON.parse(readFileSync(path.join(PROJECT_ROOT, EXAMPLE), 'utf8')) as HrEvent;
   const put = await events.send(
     new PutEventsCommand({
       Entries: [
@@ -116,76 +98,120 @@ try {
   const { detail } = event;
   out(`HR event (${EXAMPLE}) put on bus "${route.eventBusName}": ${event.source} / ${event['detail-type']}`);
   out(`  ${detail.firstName} ${detail.lastName} <${detail.email}>, employee ${detail.employeeId}; event id ${put.Entries?.[0]?.EventId}`);
+  return detail;
+}
 
+/** Finds the execution the event started and prints its timeline until it ends. */
+async function followExecution(sfn: SFNClient, machine: StateMachineInfo, route: RouteInfo): Promise<DescribeExecutionCommandOutput> {
   const { executions = [] } = await sfn.send(new ListExecutionsCommand({ stateMachineArn: machine.arn }));
   const executionArn = executions[0]?.executionArn;
   if (!executionArn) throw new Error(`The event started no execution of ${machine.name}`);
   out(`Rule ${route.ruleName} started ${machine.name}, execution ${executions[0]?.name}:`);
   out();
+  const timeline = new TimelinePrinter(out);
+  const { execution } = await follow(sfn, executionArn, {
+    intervalMs: POLL_MS,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    onEvent: (event, steps) => timeline.add(event, steps),
+  });
+  return execution;
+}
 
-  const timeline = new Timeline(out);
-  let seen = 0;
-  for (;;) {
-    const history: HistoryEvent[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }));
-      history.push(...(page.events ?? []));
-      nextToken = page.nextToken;
-    } while (nextToken);
-    history.slice(seen).forEach((e) => timeline.add(e));
-    seen = history.length;
-    if (history.some((e) => /^Execution(Succeeded|Failed|Aborted|TimedOut)$/.test(e.type ?? ''))) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+/** The user the onboarding created, its login profile and the mail it sent, as IAM, the request journal and SES saw them. */
+async function showOnboarded(iam: IAMClient, endpoint: string, userName: string, email: string): Promise<void> {
+  const [{ User: user }, { Tags = [] }, { Groups = [] }, { AttachedPolicies = [] }, { LoginProfile: profile }] = await Promise.all([
+    iam.send(new GetUserCommand({ UserName: userName })),
+    iam.send(new ListUserTagsCommand({ UserName: userName })),
+    iam.send(new ListGroupsForUserCommand({ UserName: userName })),
+    iam.send(new ListAttachedUserPoliciesCommand({ UserName: userName })),
+    iam.send(new GetLoginProfileCommand({ UserName: userName })),
+  ]);
+  const { requests } = await admin<{ requests: RecordedRequest[] }>(endpoint, '/_local/requests?service=iam&operation=CreateLoginProfile');
+  const sent = requests.filter((r) => r.status === 200).pop();
+  const { messages } = await admin<{ messages: DeliveredMail[] }>(endpoint, '/_local/mail');
+
+  out(`IAM user ${user?.UserName}`);
+  out(`  arn       ${user?.Arn}`);
+  out(`  path      ${user?.Path}`);
+  out(`  groups    ${Groups.map((g) => g.GroupName).join(', ') || '(none)'}`);
+  out(`  policies  ${AttachedPolicies.map((p) => p.PolicyName).join(', ') || '(none)'}`);
+  Tags.forEach((tag, i) => out(`  ${i === 0 ? 'tags' : '    '}      ${tag.Key} = ${tag.Value}`));
+  out(`Login profile: ${profile ? 'present (GetLoginProfile)' : 'missing'}`);
+  out(
+    `  password reset required at first sign-in: ${sent?.params.PasswordResetRequired === 'true' ? 'yes' : 'NO'} ` +
+      '(from the CreateLoginProfile request; moto does not keep the flag)',
+  );
+  for (const mail of messages.filter((m) => m.to.includes(email))) {
+    out(`Email delivered by SES (password masked)`);
+    out(`  From:    ${mail.source}`);
+    out(`  To:      ${mail.to.join(', ')}`);
+    out(`  Subject: ${mail.subject}`);
+    (mail.text ?? mail.body).split('\n').forEach((line) => out(`  | ${line}`));
   }
+}
 
-  const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+/** Prepares the stack, puts the HR event on the bus and follows the execution it starts to its end. */
+async function onboard(ready: ReadyMessage, clients: Clients, logFile: string): Promise<{ execution: DescribeExecutionCommandOutput; hire: HrEvent['detail'] }> {
+  const { endpoint } = ready;
+  const machine = ready.stateMachines.find((m) => m.routes.length > 0);
+  const route = machine?.routes[0];
+  if (!machine || !route) throw new Error('serverless.yml declares no EventBridge rule for a state machine');
+
+  out(`Stack ready at ${endpoint} in ${seconds(started)} s (function logs: ${path.relative(process.cwd(), logFile)})`);
+  out(
+    `Prepared: sender ${ready.seeded.sender} verified; group ${ready.seeded.groups.join(', ')}; ` +
+      `password policy (min ${ready.seeded.passwordPolicy?.MinimumPasswordLength}, users may not change their own)`,
+  );
+  await admin(endpoint, '/_local/faults', {
+    method: 'POST',
+    body: JSON.stringify({ service: 'iam', operation: 'CreateLoginProfile', error: 'NoSuchEntity', afterCreateUserCalls: SETTLE_CALLS }),
+  });
+  out(`IAM eventual consistency on: CreateLoginProfile answers NoSuchEntity to the first ${SETTLE_CALLS} attempts after CreateUser`);
   out();
+
+  const hire = await putExampleEvent(clients.events, route);
+  const execution = await followExecution(clients.sfn, machine, route);
+  out();
+  return { execution, hire };
+}
+
+const logDir = path.join(PROJECT_ROOT, '.home');
+mkdirSync(logDir, { recursive: true });
+const logFile = path.join(logDir, 'local-stack.log');
+
+out('Onboarding the example hire on the local AWS stack (no AWS account needed)');
+out('Starting the stack: moto for IAM, SES, KMS, STS; the state machines, handlers and rules from serverless.yml');
+const stack = startStack(logFile);
+process.on('SIGINT', () => {
+  stack.child.kill('SIGTERM');
+  process.exit(130);
+});
+const ready = await stack.ready.catch((error: Error) => {
+  out(error.message);
+  process.exit(1);
+});
+
+let succeeded = false;
+try {
+  const client = { endpoint: ready.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+  const iam = new IAMClient(client);
+  const { execution, hire } = await onboard(ready, { iam, sfn: new SFNClient(client), events: new EventBridgeClient(client) }, logFile);
   if (execution.status !== 'SUCCEEDED') {
     out(`The onboarding ended ${execution.status}: ${execution.error ?? ''}`);
   } else {
     succeeded = true;
     const summary = JSON.parse(execution.output ?? '{}') as { userName: string; status: string; signInUrl: string };
-    const userName = summary.userName;
-    const [{ User: user }, { Tags = [] }, { Groups = [] }, { AttachedPolicies = [] }, { LoginProfile: profile }] = await Promise.all([
-      iam.send(new GetUserCommand({ UserName: userName })),
-      iam.send(new ListUserTagsCommand({ UserName: userName })),
-      iam.send(new ListGroupsForUserCommand({ UserName: userName })),
-      iam.send(new ListAttachedUserPoliciesCommand({ UserName: userName })),
-      iam.send(new GetLoginProfileCommand({ UserName: userName })),
-    ]);
-    const { requests } = await admin<{ requests: RecordedRequest[] }>(endpoint, '/_local/requests?service=iam&operation=CreateLoginProfile');
-    const sent = requests.filter((r) => r.status === 200).pop();
-    const { messages } = await admin<{ messages: DeliveredMail[] }>(endpoint, '/_local/mail');
-
     out(`Execution output: ${summary.status}, sign-in URL ${summary.signInUrl}`);
     out();
-    out(`IAM user ${user?.UserName}`);
-    out(`  arn       ${user?.Arn}`);
-    out(`  path      ${user?.Path}`);
-    out(`  groups    ${Groups.map((g) => g.GroupName).join(', ') || '(none)'}`);
-    out(`  policies  ${AttachedPolicies.map((p) => p.PolicyName).join(', ') || '(none)'}`);
-    Tags.forEach((tag, i) => out(`  ${i === 0 ? 'tags' : '    '}      ${tag.Key} = ${tag.Value}`));
-    out(`Login profile: ${profile ? 'present (GetLoginProfile)' : 'missing'}`);
-    out(
-      `  password reset required at first sign-in: ${sent?.params.PasswordResetRequired === 'true' ? 'yes' : 'NO'} ` +
-        '(from the CreateLoginProfile request; moto does not keep the flag)',
-    );
-    for (const mail of messages.filter((m) => m.to.includes(detail.email))) {
-      out(`Email delivered by SES (password masked)`);
-      out(`  From:    ${mail.source}`);
-      out(`  To:      ${mail.to.join(', ')}`);
-      out(`  Subject: ${mail.subject}`);
-      (mail.text ?? mail.body).split('\n').forEach((line) => out(`  | ${line}`));
-    }
+    await showOnboarded(iam, ready.endpoint, summary.userName, hire.email);
   }
 } catch (error) {
   out(`npm start failed: ${(error as Error).message}`);
 } finally {
-  child.disconnect();
-  await childExited;
+  stack.child.disconnect();
+  await stack.exited;
   const left = alive(ready.motoPid);
   out();
-  out(left ? `moto (pid ${ready.motoPid}) is still running` : `Stack stopped, moto exited; nothing left running. Done in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+  out(left ? `moto (pid ${ready.motoPid}) is still running` : `Stack stopped, moto exited; nothing left running. Done in ${seconds(started)} s.`);
   process.exitCode = succeeded && !left ? 0 : 1;
 }

@@ -1,10 +1,17 @@
 /**
- * A readable, live timeline of one execution from its Step Functions history events (as
- * GetExecutionHistory returns them, here or on AWS): each state entered and left, each
- * Lambda failure, each retry with its wait, and how the execution ended.
+ * The live timeline `npm start` prints: each state entered and left, each failed attempt with
+ * its message, each retry with its wait, and how the execution ended. A renderer over the
+ * CLI's reader of history (cli/execution-history.ts), fed event by event.
  */
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
-import { causeMessage } from '../functions/lib/outcome.ts';
+import { causeMessage } from '../functions/lib/caught-error.ts';
+import { eventDetails, isAttemptFailure, type Step } from '../cli/execution-history.ts';
+
+const ENDED: Record<string, string> = {
+  ExecutionSucceeded: 'execution SUCCEEDED',
+  ExecutionAborted: 'execution ABORTED',
+  ExecutionTimedOut: 'execution TIMED OUT',
+};
 
 function short(text: string, max = 160): string {
   const line = text.replace(/\s+/g, ' ').trim();
@@ -15,50 +22,51 @@ function ms(from: Date | undefined, to: Date | undefined): number {
   return from && to ? to.getTime() - from.getTime() : 0;
 }
 
-export class Timeline {
+export class TimelinePrinter {
   private origin: Date | undefined;
-  private state: { name: string; enteredAt?: Date; retries: number; failedAt?: Date } | undefined;
+  /** Retries so far of each state that has not exited yet. */
+  private readonly retries = new Map<string, number>();
 
   constructor(private readonly write: (line: string) => void) {}
+
+  /** One history event, and the steps the reader of history completed with it. */
+  add(event: HistoryEvent, steps: Step[]): void {
+    this.event(event);
+    for (const step of steps) this.step(step);
+  }
+
+  private event(event: HistoryEvent): void {
+    const at = event.timestamp;
+    const type = event.type ?? '';
+    const details = eventDetails(event);
+    if (type === 'ExecutionStarted') this.line(at, 'execution started');
+    else if (type.endsWith('StateEntered')) this.entered(at, details.name ?? '?');
+    else if (isAttemptFailure(event)) this.line(at, `    ✗ ${details.error ?? 'error'}: ${short(causeMessage(details.cause))}`);
+    else if (type === 'ExecutionFailed') this.line(at, `execution FAILED: ${details.error ?? ''}: ${short(causeMessage(details.cause))}`);
+    else if (ENDED[type]) this.line(at, ENDED[type]);
+  }
+
+  private entered(at: Date | undefined, state: string): void {
+    this.retries.delete(state);
+    this.line(at, `→ ${state}`);
+  }
+
+  private step(step: Step): void {
+    if (step.kind === 'retry') {
+      this.retries.set(step.state, step.attempt - 1);
+      this.line(step.at, `    ↻ retry ${step.attempt - 1} after ${ms(step.failedAt, step.at)} ms`);
+    } else if (step.status === 'done' || step.status === 'caught') {
+      const retries = this.retries.get(step.state) ?? 0;
+      this.retries.delete(step.state);
+      const counted = retries > 0 ? `, ${retries} ${retries === 1 ? 'retry' : 'retries'}` : '';
+      const caught = step.status === 'caught' ? ', error caught' : '';
+      this.line(step.at, `← ${step.state} (${step.durationMs ?? 0} ms${counted}${caught})`);
+    }
+  }
 
   private line(at: Date | undefined, text: string): void {
     this.origin ??= at;
     const offset = `+${(ms(this.origin, at) / 1000).toFixed(3)}s`;
     this.write(`  ${offset.padStart(9)}  ${text}`);
-  }
-
-  add(event: HistoryEvent): void {
-    const at = event.timestamp;
-    const type = event.type ?? '';
-    if (type === 'ExecutionStarted') {
-      this.line(at, 'execution started');
-    } else if (type.endsWith('StateEntered')) {
-      const name = event.stateEnteredEventDetails?.name ?? '?';
-      this.state = { name, ...(at && { enteredAt: at }), retries: 0 };
-      this.line(at, `→ ${name}`);
-    } else if (type === 'LambdaFunctionScheduled' && this.state?.failedAt) {
-      this.state.retries += 1;
-      this.line(at, `    ↻ retry ${this.state.retries} after ${ms(this.state.failedAt, at)} ms`);
-      delete this.state.failedAt;
-    } else if (type === 'LambdaFunctionFailed' || type === 'LambdaFunctionTimedOut') {
-      const details = event.lambdaFunctionFailedEventDetails ?? event.lambdaFunctionTimedOutEventDetails;
-      if (this.state && at) this.state.failedAt = at;
-      this.line(at, `    ✗ ${details?.error ?? 'error'}: ${short(causeMessage(details?.cause))}`);
-    } else if (type.endsWith('StateExited')) {
-      const name = event.stateExitedEventDetails?.name ?? '?';
-      const took = this.state?.name === name ? ms(this.state.enteredAt, at) : 0;
-      const retries = this.state?.name === name && this.state.retries > 0 ? `, ${this.state.retries} ${this.state.retries === 1 ? 'retry' : 'retries'}` : '';
-      const caught = this.state?.name === name && this.state.failedAt ? ', error caught' : '';
-      this.line(at, `← ${name} (${took} ms${retries}${caught})`);
-    } else if (type === 'ExecutionSucceeded') {
-      this.line(at, 'execution SUCCEEDED');
-    } else if (type === 'ExecutionFailed') {
-      const details = event.executionFailedEventDetails;
-      this.line(at, `execution FAILED: ${details?.error ?? ''}: ${short(causeMessage(details?.cause))}`);
-    } else if (type === 'ExecutionAborted') {
-      this.line(at, 'execution ABORTED');
-    } else if (type === 'ExecutionTimedOut') {
-      this.line(at, 'execution TIMED OUT');
-    }
   }
 }

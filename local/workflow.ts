@@ -95,6 +95,16 @@ export const LOCAL_IDENTITY: LambdaIdentity = {
   namePrefix: `${SERVICE}-local-`,
 };
 
+/** The ARN a serverless.yml function deploys as. */
+export function functionArnFor(identity: LambdaIdentity, functionKey: string): string {
+  return `arn:aws:lambda:${identity.region}:${identity.accountId}:function:${identity.namePrefix}${functionKey}`;
+}
+
+/** The ARN a state machine deploys as. */
+export function stateMachineArnFor(identity: Pick<LambdaIdentity, 'region' | 'accountId'>, name: string): string {
+  return `arn:aws:states:${identity.region}:${identity.accountId}:stateMachine:${name}`;
+}
+
 let invocation = 0;
 
 /** A Lambda context like the one AWS passes, enough for Powertools and the handlers. */
@@ -105,7 +115,7 @@ export function lambdaContext(functionKey: string, identity: LambdaIdentity = LO
     callbackWaitsForEmptyEventLoop: false,
     functionName,
     functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${identity.region}:${identity.accountId}:function:${functionName}`,
+    invokedFunctionArn: functionArnFor(identity, functionKey),
     memoryLimitInMB: '256',
     awsRequestId: `local-${process.pid}-${invocation}`,
     logGroupName: `/aws/lambda/${functionName}`,

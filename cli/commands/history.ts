@@ -2,7 +2,8 @@ import { DescribeExecutionCommand, type HistoryEvent } from '@aws-sdk/client-sfn
 import type { Command } from 'commander';
 import { EXIT, formatDuration, printJson, table, type CommandContext, type Io } from '../output.ts';
 import { withCommonOptions, withSession, type TargetOptions } from '../target.ts';
-import { outcomeText, readHistory, stepLine, Timeline } from '../timeline.ts';
+import { readHistory, StepParser } from '../execution-history.ts';
+import { outcomeText, stepLine } from '../execution-text.ts';
 
 interface HistoryOptions extends TargetOptions {
   events?: boolean;
@@ -29,15 +30,15 @@ async function history(io: Io, ref: string, options: HistoryOptions): Promise<nu
     const sfn = await session.sfn(executionArn);
     // State data only for --json, where it is shown (masked); people get the steps.
     const events = await readHistory(sfn, executionArn, { includeData: Boolean(options.json) });
-    const timeline = new Timeline();
+    const steps = new StepParser();
     const states: string[] = [];
     for (const event of events) {
-      timeline.push(event);
-      states.push(timeline.stateOf(event));
+      steps.push(event);
+      states.push(steps.stateOf(event));
     }
 
     if (options.json) {
-      printJson(io, { executionArn, steps: timeline.steps, events });
+      printJson(io, { executionArn, steps: steps.steps, events });
       return EXIT.ok;
     }
     if (options.events) {
@@ -46,7 +47,7 @@ async function history(io: Io, ref: string, options: HistoryOptions): Promise<nu
       return EXIT.ok;
     }
     io.stdout(`${executionArn}\n`);
-    for (const step of timeline.steps) io.stdout(stepLine(step));
+    for (const step of steps.steps) io.stdout(stepLine(step));
     io.stdout(outcomeText(await sfn.send(new DescribeExecutionCommand({ executionArn }))));
     return EXIT.ok;
   });

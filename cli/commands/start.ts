@@ -7,7 +7,8 @@ import { EXIT, formatTime, printJson, UsageError, type CommandContext, type Io }
 import { stableExecutionName } from '../../functions/lib/execution-name.ts';
 import { executionArnFor, isPlainExecutionName, MAX_EXECUTION_NAME_LENGTH } from '../execution-names.ts';
 import { withCommonOptions, withSession, type TargetOptions } from '../target.ts';
-import { executionDocument, follow, outcomeText, stepLine, succeeded, type Step } from '../timeline.ts';
+import { follow, type Step } from '../execution-history.ts';
+import { executionDocument, outcomeText, stepLine, succeeded } from '../execution-text.ts';
 
 /** How often `--wait` polls the execution's history. */
 export const POLL_INTERVAL_MS = 1000;
@@ -184,9 +185,9 @@ async function start(io: Io, options: StartOptions): Promise<number> {
     const { execution } = await follow(sfn, executionArn, {
       intervalMs: POLL_INTERVAL_MS,
       sleep: io.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-      onStep: (step) => {
-        steps.push(step);
-        if (!options.json) io.stdout(stepLine(step));
+      onEvent: (_event, found) => {
+        steps.push(...found);
+        if (!options.json) found.forEach((step) => io.stdout(stepLine(step)));
       },
     });
     if (options.json) printJson(io, { ...report, status: execution.status, steps, execution: executionDocument(execution) });

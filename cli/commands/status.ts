@@ -2,7 +2,7 @@ import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
 import { EXIT, dataLines, formatDuration, formatTime, keyValues, printJson, type CommandContext, type Io } from '../output.ts';
 import { withCommonOptions, withSession, type TargetOptions } from '../target.ts';
-import { executionDocument } from '../timeline.ts';
+import { executionDocument } from '../execution-text.ts';
 
 export function register(program: Command, ctx: CommandContext): void {
   const command = program

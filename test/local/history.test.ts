@@ -1,7 +1,8 @@
 import type { HistoryEvent as SdkHistoryEvent } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
 import { HistoryRecorder, withoutExecutionData, type HistoryEvent, type Invocation } from '../../local/history.ts';
-import { Timeline } from '../../local/timeline.ts';
+import { StepParser } from '../../cli/execution-history.ts';
+import { TimelinePrinter } from '../../local/timeline.ts';
 
 const task = (name: string, type = 'Task') => ({ name, type, input: { in: name } });
 const at = (timestamp: number) => ({ timestamp });
@@ -143,8 +144,12 @@ describe('timeline', () => {
     history.record({ type: 'ExecutionFailed', ...at(1_300), Error: 'MessageRejected', Cause: '{"errorMessage":"Email address is not verified."}' });
 
     const lines: string[] = [];
-    const timeline = new Timeline((line) => lines.push(line));
-    history.events.forEach((e) => timeline.add({ ...e, timestamp: new Date(e.timestamp) } as SdkHistoryEvent));
+    const printer = new TimelinePrinter((line) => lines.push(line));
+    const steps = new StepParser();
+    for (const recorded of history.events) {
+      const event = { ...recorded, timestamp: new Date(recorded.timestamp) } as SdkHistoryEvent;
+      printer.add(event, steps.push(event));
+    }
 
     expect(lines).toEqual([
       '    +0.000s  execution started',
