@@ -9,11 +9,14 @@ export interface TemplateResource {
   Type: string;
   Properties?: Record<string, unknown>;
   DependsOn?: string | string[];
+  /** The name of the template condition the resource is created under. */
+  Condition?: string;
 }
 
 export interface Template {
   Resources: Record<string, TemplateResource>;
   Outputs?: Record<string, unknown>;
+  Conditions?: Record<string, unknown>;
 }
 
 export interface PolicyStatement {
