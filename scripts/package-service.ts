@@ -14,11 +14,17 @@ const run = promisify(execFile);
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
 const SERVERLESS = path.join(PROJECT_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
 
+/** The settings every stage must give (serverless.yml has no default for them), with example values. */
+export const REQUIRED_EXAMPLE_PARAMS = {
+  allowedEmailDomains: 'example.com',
+  hrPublisherArns: 'arn:aws:iam::123456789012:role/hr-integration',
+} as const;
+
 export interface PackageOptions {
   /** Where the template and zips go (`--package`). */
   outDir: string;
   stage?: string;
-  /** Stage params (`--param key=value`), over serverless.yml's defaults. */
+  /** Stage params (`--param key=value`), over {@link REQUIRED_EXAMPLE_PARAMS} and serverless.yml's defaults. */
   params?: Record<string, string>;
   /** HOME for the Framework's own files; a temporary folder, removed afterwards, if not given. */
   home?: string;
@@ -50,7 +56,7 @@ export async function packageService(options: PackageOptions): Promise<PackageRe
     options.stage ?? 'dev',
     '--package',
     options.outDir,
-    ...Object.entries(options.params ?? {}).flatMap(([key, value]) => ['--param', `${key}=${value}`]),
+    ...Object.entries({ ...REQUIRED_EXAMPLE_PARAMS, ...options.params }).flatMap(([key, value]) => ['--param', `${key}=${value}`]),
   ];
   const started = performance.now();
   try {
