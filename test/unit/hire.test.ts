@@ -179,6 +179,14 @@ describe('parseHire: what it refuses', () => {
     expect(error.message).not.toContain(value);
   });
 
+  it.each([
+    ['firstName', '<b>Bob</b>'],
+    ['lastName', 'Builder<img src=x onerror=alert(1)>'],
+    ['department', '<script>'],
+  ])('rejects markup in %s (%j): names are greetings in HTML mail', (field, value) => {
+    expect(rejection({ ...valid, [field]: value }).message).toBe(`Invalid HR event: ${field}: must not contain < or >`);
+  });
+
   it('accepts names in any script', () => {
     expect(parseHire({ ...valid, firstName: 'Zoë', lastName: 'Ñúñez-Łukasz 王' }, {})).toMatchObject({
       firstName: 'Zoë',
