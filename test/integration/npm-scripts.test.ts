@@ -59,7 +59,7 @@ describe('npm start', () => {
 
     expect(Date.now() - began).toBeLessThan(60_000);
     const out = run.stdout();
-    expect(out).toContain('HR event (examples/events/employee-hired.json) put on bus "default": hr.system / Employee Hired');
+    expect(out).toContain('HR event (examples/events/employee-hired.json) put on bus "iam-onboarding-local-hr": hr.system / Employee Hired');
     expect(out).toMatch(/→ CreateUser\n.*← CreateUser/);
     expect(out).toMatch(/✗ NoSuchEntityException: The user with name ada\.lovelace cannot be found\./);
     expect(out).toMatch(/↻ retry 1 after \d+ ms\n.*✗ NoSuchEntityException.*\n.*↻ retry 2 after \d+ ms/);
