@@ -11,7 +11,7 @@ import { Option, type Command } from 'commander';
 import { cloudFormationClient, iamClient, sfnClient, type ClientOptions } from '../functions/lib/clients.ts';
 import { DISCOVERY_FILE_NAME, discoveryFilePath, isLocalStackDiscovery, type LocalStackDiscovery } from '../local/discovery.ts';
 import { PROJECT_ROOT, SERVICE } from '../local/serverless-yaml.ts';
-import { executionArnFor, isExecutionName } from './execution-names.ts';
+import { executionArnFor, isExecutionName } from './execution-rules.ts';
 import { CliError, reportError, UsageError, type Io, type OutputOptions } from './output.ts';
 
 /** Where each place keeps one state machine's ARN. */

@@ -29,5 +29,8 @@ const declared = readServerlessYaml();
 /** serverless.yml's `service`: a stage deploys as the stack `<service>-<stage>`, its functions as `<service>-<stage>-<key>`. */
 export const SERVICE: string = declared.service;
 
+/** The stage the local stack runs unless told otherwise, and the one the CLI's `--local` means. */
+export const LOCAL_STAGE = 'local';
+
 /** The `managedPath` param every stage has unless its own params set another. */
 export const DEFAULT_MANAGED_PATH = String(declared.params?.default?.managedPath);

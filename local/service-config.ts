@@ -8,7 +8,6 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
-import { PROJECT_ROOT } from './workflow.ts';
 
 /** A CloudFormation value as printed: a string, or an intrinsic such as `{ "Fn::GetAtt": [...] }`. */
 export type CfnValue = string | number | boolean | { [intrinsic: string]: unknown };
@@ -155,7 +154,7 @@ export function mergeEnvironment(
   return { environment, skipped };
 }
 
-export async function loadServiceConfig(stage = 'local', root = PROJECT_ROOT, signal?: AbortSignal): Promise<ServiceConfig> {
+export async function loadServiceConfig(stage: string, root: string, signal?: AbortSignal): Promise<ServiceConfig> {
   const doc = await print(stage, root, signal);
   const service = typeof doc.service === 'string' ? doc.service : doc.service.name;
 

@@ -32,7 +32,7 @@ import { startMoto, type Moto } from './moto.ts';
 import { ProcessEnvironment } from './process-env.ts';
 import { RequestJournal, type DeliveredMail, type RecordedRequest } from './request-journal.ts';
 import { seed, type SeedSummary } from './seed.ts';
-import { PROJECT_ROOT } from './serverless-yaml.ts';
+import { LOCAL_STAGE, PROJECT_ROOT } from './serverless-yaml.ts';
 import { loadServiceConfig, type ServiceConfig } from './service-config.ts';
 import { describeExecution, StepFunctionsApi, type ExecutionDescription } from './step-functions.ts';
 import { LOCAL_IDENTITY, stateMachineArnFor, type LambdaIdentity } from './workflow.ts';
@@ -167,7 +167,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
 async function assemble(options: LocalStackOptions, resources: Resources): Promise<LocalStack> {
   const log = options.quiet ? () => undefined : (options.log ?? ((line: string) => process.stderr.write(`${line}\n`)));
-  const stage = options.stage ?? 'local';
+  const stage = options.stage ?? LOCAL_STAGE;
   const endpoint = await listenOnLoopback(resources.server, options.port);
   const { moto, config } = await startBackends(stage, options.root ?? PROJECT_ROOT, resources.closing);
   resources.moto = moto;
@@ -219,8 +219,9 @@ async function startBackends(stage: string, root: string, closing: AbortControll
   }
 }
 
+/** The clients, the fault rules, Step Functions, the rules and the journal, not provisioned yet. */
 function createParts(given: { endpoint: string; moto: Moto; config: ServiceConfig; stage: string; log: Parts['log']; options: LocalStackOptions }): Parts {
-  const { endpoint, moto, config, options } = given;
+  const { endpoint, moto, config, log, options } = given;
   const identity: LambdaIdentity = { ...LOCAL_IDENTITY, region: config.region, namePrefix: `${config.service}-${given.stage}-` };
   const direct = { endpoint: moto.endpoint, region: identity.region, credentials: CREDENTIALS, maxAttempts: 3 };
   const clients = {
@@ -245,7 +246,10 @@ function createParts(given: { endpoint: string; moto: Moto; config: ServiceConfi
     AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
   };
   return {
-    ...given,
+    endpoint,
+    moto,
+    config,
+    log,
     identity,
     clients,
     faults,

@@ -4,7 +4,7 @@
  * API reference, so @aws-sdk/client-sfn and the AWS CLI work unchanged.
  */
 import { randomUUID } from 'node:crypto';
-import { executionArnFor, isExecutionName } from '../cli/execution-names.ts';
+import { EXECUTION_STATUSES, executionArnFor, isExecutionName, isExecutionStatus } from '../cli/execution-rules.ts';
 import { AwsServiceError } from './aws-protocol.ts';
 import type { Execution, ExecutionEngine, StateMachine } from './execution-engine.ts';
 import { withoutExecutionData } from './history.ts';
@@ -24,7 +24,6 @@ export type ExecutionDescription = Record<string, unknown> & {
 type Body = Record<string, unknown>;
 
 const MAX_INPUT_BYTES = 256 * 1024;
-const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'];
 
 function seconds(ms: number | undefined): number | undefined {
   return ms === undefined ? undefined : ms / 1000;
@@ -169,10 +168,10 @@ export class StepFunctionsApi {
   private listExecutions(body: Body): unknown {
     const machine = this.machine(requireString(body, 'stateMachineArn'));
     const status = body.statusFilter;
-    if (status !== undefined && !STATUSES.includes(String(status))) {
+    if (status !== undefined && !isExecutionStatus(String(status))) {
       throw new AwsServiceError(
         'ValidationException',
-        `1 validation error detected: Value '${String(status)}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [${STATUSES.join(', ')}]`,
+        `1 validation error detected: Value '${String(status)}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [${EXECUTION_STATUSES.join(', ')}]`,
       );
     }
     const matching = this.engine

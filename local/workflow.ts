@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { ExecutionError, ExecutionTimeoutError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { parse } from 'yaml';
-import { PROJECT_ROOT, readServerlessYaml, SERVICE } from './serverless-yaml.ts';
+import { LOCAL_STAGE, PROJECT_ROOT, readServerlessYaml, SERVICE } from './serverless-yaml.ts';
 
 export { PROJECT_ROOT, readServerlessYaml };
 
@@ -92,7 +92,7 @@ export interface LambdaIdentity {
 export const LOCAL_IDENTITY: LambdaIdentity = {
   region: 'us-east-1',
   accountId: '123456789012',
-  namePrefix: `${SERVICE}-local-`,
+  namePrefix: `${SERVICE}-${LOCAL_STAGE}-`,
 };
 
 /** The ARN a serverless.yml function deploys as. */

@@ -1,9 +1,8 @@
 import { paginateListExecutions, type ExecutionListItem, type ExecutionStatus } from '@aws-sdk/client-sfn';
 import { InvalidArgumentError, type Command } from 'commander';
+import { EXECUTION_STATUSES, isExecutionStatus } from '../execution-rules.ts';
 import { EXIT, formatTime, printJson, table, type CommandContext, type Io } from '../output.ts';
 import { withCommonOptions, withSession, type TargetOptions } from '../target.ts';
-
-const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'] as const;
 
 interface ListOptions extends TargetOptions {
   status?: ExecutionStatus;
@@ -12,8 +11,8 @@ interface ListOptions extends TargetOptions {
 
 function parseStatus(value: string): ExecutionStatus {
   const upper = value.toUpperCase();
-  if (!(STATUSES as readonly string[]).includes(upper)) {
-    throw new InvalidArgumentError(`must be one of ${STATUSES.join(', ')}`);
+  if (!isExecutionStatus(upper)) {
+    throw new InvalidArgumentError(`must be one of ${EXECUTION_STATUSES.join(', ')}`);
   }
   return upper as ExecutionStatus;
 }
@@ -28,7 +27,7 @@ export function register(program: Command, ctx: CommandContext): void {
   const command = program
     .command('list')
     .description('list the state machine\'s executions, newest first')
-    .option('--status <status>', `only executions in this status (${STATUSES.join('|')})`, parseStatus)
+    .option('--status <status>', `only executions in this status (${EXECUTION_STATUSES.join('|')})`, parseStatus)
     .option('--limit <n>', 'at most this many', parseLimit, 50);
   withCommonOptions(command).action(async (options: ListOptions) => ctx.exit(await list(ctx.io, options)));
 }

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { sweep, SWEEP_DEFAULTS, type SweepReport, type SweepSettings } from '../../functions/lib/reprovision.ts';
-import { DEFAULT_MANAGED_PATH, SERVICE } from '../../local/serverless-yaml.ts';
+import { DEFAULT_MANAGED_PATH, LOCAL_STAGE, SERVICE } from '../../local/serverless-yaml.ts';
 import { EXIT, oneLine, printJson, table, UsageError, type CommandContext, type Io } from '../output.ts';
 import { checkStateMachineArn, ONBOARDING, REPROVISION, withCommonOptions, withSession, type TargetOptions } from '../target.ts';
 
@@ -54,7 +54,7 @@ function ownership(options: ReprovisionOptions): { managedPath: string; managedB
   if (!IAM_PATH.test(managedPath) || managedPath.length > 512) {
     throw new UsageError(`--managed-path: ${JSON.stringify(managedPath)} is not an IAM path (like /onboarding/: starts and ends with "/", at most 512 characters)`);
   }
-  const stage = options.local ? 'local' : options.stage;
+  const stage = options.local ? LOCAL_STAGE : options.stage;
   const managedBy = options.managedBy ?? (stage && `${SERVICE}-${stage}`);
   if (managedBy === undefined) {
     throw new UsageError(`which deployment's users? Pass --stage <stage> or --local, or --managed-by <value> (the stage's managedBy, ${SERVICE}-<stage>)`);

@@ -5,7 +5,7 @@ import { InvalidHrEvent } from '../../functions/lib/errors.ts';
 import { parseHire } from '../../functions/lib/hire.ts';
 import { EXIT, formatTime, printJson, UsageError, type CommandContext, type Io } from '../output.ts';
 import { stableExecutionName } from '../../functions/lib/execution-name.ts';
-import { executionArnFor, isPlainExecutionName, MAX_EXECUTION_NAME_LENGTH } from '../execution-names.ts';
+import { executionArnFor, isPlainExecutionName, MAX_EXECUTION_NAME_LENGTH } from '../execution-rules.ts';
 import { withCommonOptions, withSession, type TargetOptions } from '../target.ts';
 import { follow, type Step } from '../execution-history.ts';
 import { executionDocument, outcomeText, stepLine, succeeded } from '../execution-text.ts';

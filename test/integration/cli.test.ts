@@ -3,6 +3,7 @@
  * definition and handlers behind them, moto for IAM, KMS and SES.
  */
 import { describe, expect, it } from 'vitest';
+import { executionArnFor } from '../../cli/execution-rules.ts';
 import { HIRE } from '../cli/support.ts';
 import { useLocalCli } from '../support/local-cli.ts';
 import { expectNoSecrets } from '../support/secrets.ts';
@@ -73,8 +74,9 @@ describe('onboarding CLI on the local stack', () => {
     const failed = await cli(['start', ...hireFlags(), '--groups', 'no-such-group', '--wait']);
 
     expect(failed.code).toBe(1);
-    expect(failed.stdout).toMatch(/\n {2}CreateUser +caught +GroupNotFound/);
-    expect(failed.stdout).toMatch(/\nFailed after .*: GroupNotFound\n {2}cause {2}.*no-such-group/);
+    // Refused before any write: the group is not one the workflow may assign.
+    expect(failed.stdout).toMatch(/\n {2}ValidateInput +caught +GroupNotAllowed/);
+    expect(failed.stdout).toMatch(/\nFailed after .*: GroupNotAllowed\n {2}cause {2}.*no-such-group/);
 
     const repeated = await cli(['start', ...hireFlags()]);
     expect(repeated.code).toBe(1);
@@ -88,7 +90,7 @@ describe('onboarding CLI on the local stack', () => {
 });
 
 function executionArnOf(name: string): string {
-  return `${local.stack.stateMachines.find((m) => m.key === 'onboarding')!.arn.replace(':stateMachine:', ':execution:')}:${name}`;
+  return executionArnFor(local.stack.stateMachines.find((m) => m.key === 'onboarding')!.arn, name);
 }
 
 function hireFlags(): string[] {

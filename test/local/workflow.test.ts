@@ -1,6 +1,6 @@
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
-import { executionArnFor } from '../../cli/execution-names.ts';
+import { executionArnFor } from '../../cli/execution-rules.ts';
 import { roleArnFor, runExecution } from '../../local/workflow.ts';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:iam-onboarding-dev-onboarding';

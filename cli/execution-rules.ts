@@ -1,7 +1,15 @@
 /**
- * Step Functions' rules for execution names, and the ARN an execution gets, stated once for the
- * CLI (checking what it is given, naming what it starts) and the local stack (StartExecution).
+ * Step Functions' rules for executions: the names StartExecution takes, the ARN an execution
+ * gets, the statuses it can have. Stated once for the CLI (checking what it is given, naming
+ * what it starts) and the local stack (answering as the API does).
  */
+
+/** Every status an execution can have, in the order the API reference lists them. */
+export const EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'] as const;
+
+export function isExecutionStatus(value: string): value is (typeof EXECUTION_STATUSES)[number] {
+  return (EXECUTION_STATUSES as readonly string[]).includes(value);
+}
 
 /** Step Functions: 1-80 characters, none of whitespace, brackets, wildcards, reserved punctuation or control characters. */
 const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\p{Cc}]{1,80}$/u;
