@@ -1,16 +1,18 @@
 /**
  * Property-based fuzzing of HR events through the real state machine and the real handlers
- * (AWS mocked): every input is either rejected with InvalidHrEvent before any IAM call, or
- * onboarded correctly. Nothing crashes, and no generated password leaks.
+ * (AWS mocked): every input is either refused before any IAM call (InvalidHrEvent, or the
+ * trust boundary's GroupNotAllowed and EmailDomainNotAllowed for what the stage does not
+ * allow), or onboarded correctly. Nothing crashes, and no generated password leaks.
  */
 import { CreateUserCommand } from '@aws-sdk/client-iam';
+import type { SendEmailCommand } from '@aws-sdk/client-ses';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instantRetries, loadDefinition, resolveTaskHandlers, runExecution, type TaskHandler } from '../../local/workflow.ts';
 import { fakeAws } from '../support/aws-fakes.ts';
 import { captureOutput } from '../support/capture.ts';
-import { applyTestEnv } from '../support/env.ts';
+import { applyTestEnv, TEST_ENV } from '../support/env.ts';
 import { expectNoSecrets, passwordsSent } from '../support/secrets.ts';
 import { recordFigure } from './figures.ts';
 
@@ -27,10 +29,12 @@ const validHire = fc.record(
     firstName: fc.oneof(plainName, unicodeName),
     lastName: fc.oneof(plainName, unicodeName),
     email: fc
-      .tuple(fc.array(fc.stringMatching(/^[a-z0-9][a-z0-9_+-]{0,9}$/), { minLength: 1, maxLength: 3 }), fc.constantFrom('example.com', 'corp.example.org'))
+      .tuple(fc.array(fc.stringMatching(/^[a-z0-9][a-z0-9_+-]{0,9}$/), { minLength: 1, maxLength: 3 }), fc.constantFrom('example.com', 'Example.COM'))
       .map(([parts, domain]) => `${parts.join('.')}@${domain}`),
     userName: fc.stringMatching(/^[A-Za-z0-9+=,.@_-]{1,64}$/),
     department: fc.constantFrom('engineering', 'finance'),
+    // The groups the test stage allows (TEST_ENV.ALLOWED_GROUPS).
+    groups: fc.subarray(['developers', 'on-call']),
     startDate: fc.date({ min: new Date('2020-01-01'), max: new Date('2030-12-31'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10)),
   },
   { requiredKeys: ['employeeId', 'firstName', 'lastName', 'email'] },
@@ -80,10 +84,38 @@ const mutation: fc.Arbitrary<[string, (h: Hire) => unknown]> = fc.oneof(
   ]),
 );
 
-type Case = { kind: 'valid'; input: unknown } | { kind: 'invalid'; why: string; input: unknown } | { kind: 'arbitrary'; input: unknown };
+// Each of these makes a valid hire ask for more than the stage allows: refused by the trust boundary.
+const overreach: fc.Arbitrary<[string, string, (h: Hire) => unknown]> = fc.oneof(
+  fc
+    .tuple(
+      fc.oneof(fc.constantFrom('Admins', 'AdministratorAccess', 'Developers', 'DEVELOPERS', 'on-call-admins'), fc.stringMatching(/^[A-Za-z0-9+=,.@_-]{1,40}$/)),
+      fc.subarray(['developers', 'on-call']),
+    )
+    .filter(([group]) => !['developers', 'on-call'].includes(group))
+    .map(([group, allowed]): [string, string, (h: Hire) => unknown] => ['group not allowed', 'GroupNotAllowed', (h) => ({ ...h, groups: [...allowed, group] })]),
+  fc
+    .oneof(
+      fc.domain(),
+      fc.constantFrom('example.com.evil.test', 'mail.example.com', 'example.co', 'examp1e.com', 'xn--exmple-cua.com', 'example.com.'),
+    )
+    .filter((domain) => domain.toLowerCase() !== 'example.com')
+    .map((domain): [string, string, (h: Hire) => unknown] => [
+      'email domain not allowed',
+      'EmailDomainNotAllowed',
+      (h) => ({ ...h, email: `${String(h.email).split('@')[0]}@${domain}` }),
+    ]),
+);
+
+type Case =
+  | { kind: 'valid'; input: unknown }
+  | { kind: 'invalid'; why: string; input: unknown }
+  | { kind: 'refused'; why: string; error: string; input: unknown }
+  | { kind: 'arbitrary'; input: unknown };
+const REFUSALS = ['InvalidHrEvent', 'GroupNotAllowed', 'EmailDomainNotAllowed'];
 const anyCase: fc.Arbitrary<Case> = fc.oneof(
   { weight: 3, arbitrary: validHire.map((input): Case => ({ kind: 'valid', input })) },
   { weight: 5, arbitrary: fc.tuple(validHire, mutation).map(([h, [why, mutate]]): Case => ({ kind: 'invalid', why, input: mutate(h) })) },
+  { weight: 2, arbitrary: fc.tuple(validHire, overreach).map(([h, [why, error, mutate]]): Case => ({ kind: 'refused', why, error, input: mutate(h) })) },
   { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((input): Case => ({ kind: 'arbitrary', input })) },
 );
 
@@ -101,13 +133,15 @@ afterAll(() => {
 });
 
 describe('bad input', () => {
-  it('rejects every invalid HR event before any IAM call, onboards every valid one, and never crashes', async ({ task }) => {
+  it('refuses every invalid or overreaching HR event before any IAM call, onboards every valid one, and never crashes', async ({ task }) => {
     const tally = { tried: 0, rejected: 0, accepted: 0, crashes: 0, iamCallsOnRejected: 0, placesScanned: 0 };
+    const refusals: Record<string, number> = Object.fromEntries(REFUSALS.map((name) => [name, 0]));
     let run = 0;
 
     await fc.assert(
       fc.asyncProperty(anyCase, async (testCase) => {
-        const aws = fakeAws({ groups: ['developers'] });
+        // Admins exists: a refused group is refused for not being allowed, not for being missing.
+        const aws = fakeAws({ groups: ['developers', 'on-call', 'Admins', 'AdministratorAccess'] });
         const output = captureOutput();
         run += 1;
         try {
@@ -129,20 +163,26 @@ describe('bad input', () => {
 
           if (result.status === 'SUCCEEDED') {
             tally.accepted += 1;
-            expect(testCase.kind, JSON.stringify(testCase).slice(0, 300)).not.toBe('invalid');
+            expect(['valid', 'arbitrary'], JSON.stringify(testCase).slice(0, 300)).toContain(testCase.kind);
             const created = aws.iam.commandCalls(CreateUserCommand)[0]?.args[0].input;
             expect(created?.UserName).toMatch(IAM_USER_NAME);
             return;
           }
-          if (result.error !== 'InvalidHrEvent') {
+          if (!REFUSALS.includes(result.error ?? '')) {
             tally.crashes += 1;
             expect.fail(`unexpected ${result.error}: ${result.cause} for ${JSON.stringify(testCase).slice(0, 300)}`);
           }
           tally.rejected += 1;
-          tally.iamCallsOnRejected += aws.iam.calls().length;
+          refusals[result.error!]! += 1;
+          tally.iamCallsOnRejected += aws.iam.calls().length + aws.kms.calls().length;
           expect(testCase.kind, `valid hire rejected: ${result.cause}`).not.toBe('valid');
+          if (testCase.kind === 'refused') expect(result.error, testCase.why).toBe(testCase.error);
+          if (testCase.kind === 'invalid') expect(result.error, testCase.why).toBe('InvalidHrEvent');
           expect(aws.iam.calls()).toHaveLength(0);
-          expect(result.cause).toMatch(/^Invalid HR event: /);
+          expect(aws.kms.calls()).toHaveLength(0);
+          // Only ops hear about it.
+          const recipients = aws.ses.calls().flatMap((c) => (c.args[0] as SendEmailCommand).input.Destination?.ToAddresses ?? []);
+          expect(recipients).toEqual([TEST_ENV.OPS_EMAIL]);
         } finally {
           output.restore();
           aws.reset();
@@ -152,9 +192,9 @@ describe('bad input', () => {
     );
 
     recordFigure(task, 'HR event cases tried', tally.tried);
-    recordFigure(task, 'rejected (InvalidHrEvent)', tally.rejected);
+    recordFigure(task, 'refused', `${tally.rejected} (${REFUSALS.map((name) => `${name} ${refusals[name]}`).join(', ')})`);
     recordFigure(task, 'accepted and onboarded', tally.accepted);
-    recordFigure(task, 'IAM calls for rejected input', tally.iamCallsOnRejected);
+    recordFigure(task, 'IAM or KMS calls for refused input', tally.iamCallsOnRejected);
     recordFigure(task, 'crashes', tally.crashes);
     recordFigure(task, 'places scanned for passwords', tally.placesScanned);
     expect(tally.crashes).toBe(0);
