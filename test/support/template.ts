@@ -33,9 +33,25 @@ export interface PolicyStatement {
 export interface PolicyDocumentRef {
   /** Where the document is: `<logical id>` or `<logical id>/<policy name>`. */
   where: string;
-  /** Identity policies (roles, IAM policies) or resource policies (key, bucket policies). */
-  kind: 'identity' | 'resource';
+  /**
+   * Identity policies (roles, IAM policies), resource policies (key, bucket policies), or
+   * boundaries: managed policies attached to no role, user or group, which grant nothing by
+   * themselves (a permissions boundary only caps what other policies grant).
+   */
+  kind: PolicyKind;
   statements: PolicyStatement[];
+}
+
+export type PolicyKind = 'identity' | 'resource' | 'boundary';
+
+/** A managed policy no role, user or group of the stack is given: a permissions boundary, at most. */
+function isUnattached(template: Template, logicalId: string, properties: Record<string, unknown>): boolean {
+  const attachedHere = ['Roles', 'Users', 'Groups'].some((key) => asList(properties[key] as unknown[]).length > 0);
+  const reference = JSON.stringify({ Ref: logicalId });
+  const attachedThere = Object.values(template.Resources).some((resource) =>
+    asList(resource.Properties?.ManagedPolicyArns as unknown[]).some((arn) => JSON.stringify(arn) === reference),
+  );
+  return !attachedHere && !attachedThere;
 }
 
 export function readTemplate(file: string): Template {
@@ -101,7 +117,7 @@ export function policyDocuments(template: Template): PolicyDocumentRef[] {
       case 'AWS::IAM::ManagedPolicy':
         documents.push({
           where: logicalId,
-          kind: 'identity',
+          kind: resource.Type === 'AWS::IAM::ManagedPolicy' && isUnattached(template, logicalId, properties) ? 'boundary' : 'identity',
           statements: asList((properties.PolicyDocument as { Statement: PolicyStatement | PolicyStatement[] }).Statement),
         });
         break;
@@ -126,14 +142,17 @@ export function policyDocuments(template: Template): PolicyDocumentRef[] {
 /** An Allow statement with the document it is in. */
 export interface AllowStatement {
   where: string;
-  kind: 'identity' | 'resource';
+  kind: PolicyKind;
   statement: PolicyStatement;
 }
 
-/** Every Allow statement, of identity policies (default), resource policies, or both. */
-export function allowStatements(template: Template, kind: 'identity' | 'resource' | 'any' = 'identity'): AllowStatement[] {
+/**
+ * Every Allow statement, of identity policies (default), resource policies, boundaries, or
+ * `any` that grants: identity and resource policies (a boundary grants nothing).
+ */
+export function allowStatements(template: Template, kind: PolicyKind | 'any' = 'identity'): AllowStatement[] {
   return policyDocuments(template)
-    .filter((document) => kind === 'any' || document.kind === kind)
+    .filter((document) => (kind === 'any' ? document.kind !== 'boundary' : document.kind === kind))
     .flatMap((document) => document.statements.map((statement) => ({ where: document.where, kind: document.kind, statement })))
     .filter(({ statement }) => statement.Effect === 'Allow');
 }
@@ -161,7 +180,8 @@ const USER_WRITE_ACTIONS = new Set([
 ]);
 // Group membership is authorized on the group as well as the user.
 const GROUP_MEMBERSHIP_ACTIONS = new Set(['iam:AddUserToGroup', 'iam:RemoveUserFromGroup']);
-export const ANY_GROUP = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:group/*';
+const GROUP_PREFIX = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:group/';
+export const ANY_GROUP = `${GROUP_PREFIX}*`;
 
 /**
  * What is wrong with the IAM writes the roles allow (empty: nothing): each must be a user
@@ -172,11 +192,13 @@ export function iamWriteFindings(template: Template, managedUsers: string): stri
     .filter(({ statement }) => actionsOf(statement).some(isIamWrite))
     .flatMap(({ where, statement }) => {
       const actions = actionsOf(statement).filter(isIamWrite);
-      const allowed = actions.every((a) => GROUP_MEMBERSHIP_ACTIONS.has(a)) ? [managedUsers, ANY_GROUP] : [managedUsers];
+      const onGroups = actions.every((a) => GROUP_MEMBERSHIP_ACTIONS.has(a));
+      // Group membership: on the managed users and on groups (any, or only the allowed ones).
+      const allowed = (r: string) => r === managedUsers || (onGroups && r.startsWith(GROUP_PREFIX));
       const resources = resourcesOf(statement);
       return [
         ...actions.filter((a) => !USER_WRITE_ACTIONS.has(a)).map((a) => `${where} allows ${a}, which is not a user write`),
-        ...resources.filter((r) => !allowed.includes(r)).map((r) => `${where} lets ${actions.join(', ')} act on ${r}`),
+        ...resources.filter((r) => !allowed(r)).map((r) => `${where} lets ${actions.join(', ')} act on ${r}`),
         ...(resources.includes(managedUsers) ? [] : [`${where} does not name the managed users`]),
       ];
     });
