@@ -3,6 +3,7 @@
  * gets, the statuses it can have. Stated once for the CLI (checking what it is given, naming
  * what it starts) and the local stack (answering as the API does).
  */
+import { MAX_EXECUTION_NAME_LENGTH } from '../functions/lib/execution-name.ts';
 
 /** Every status an execution can have, in the order the API reference lists them. */
 export const EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'] as const;
@@ -12,21 +13,11 @@ export function isExecutionStatus(value: string): value is (typeof EXECUTION_STA
 }
 
 /** Step Functions: 1-80 characters, none of whitespace, brackets, wildcards, reserved punctuation or control characters. */
-const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\p{Cc}]{1,80}$/u;
+const EXECUTION_NAME = new RegExp(`^[^\\s<>{}[\\]?*"#%\\\\^|~\`$&,;:/\\p{Cc}]{1,${MAX_EXECUTION_NAME_LENGTH}}$`, 'u');
 
-export const MAX_EXECUTION_NAME_LENGTH = 80;
-
-/** Only letters, digits, `-` and `_`: what Step Functions asks of names when executions are logged. */
-const PLAIN_EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
-
-/** A name StartExecution accepts. */
+/** A name StartExecution accepts. The names the project starts itself are plainer: see functions/lib/execution-name.ts. */
 export function isExecutionName(name: string): boolean {
   return EXECUTION_NAME.test(name);
-}
-
-/** A name the CLI starts executions with: letters, digits, `-` and `_`. */
-export function isPlainExecutionName(name: string): boolean {
-  return PLAIN_EXECUTION_NAME.test(name);
 }
 
 /** The ARN of the execution `name` of a state machine. */

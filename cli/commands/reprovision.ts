@@ -1,13 +1,11 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { sweep, SWEEP_DEFAULTS, type SweepReport, type SweepSettings } from '../../functions/lib/reprovision.ts';
+import { isIamPath, isManagedByValue } from '../../functions/lib/iam-names.ts';
+import type { Ownership } from '../../functions/lib/managed-user.ts';
+import { sweep, type SweepReport } from '../../functions/lib/sweep.ts';
+import { SWEEP_DEFAULTS, sweepNumberFromText, type SweepNumber, type SweepSettings } from '../../functions/lib/sweep-settings.ts';
 import { DEFAULT_MANAGED_PATH, LOCAL_STAGE, SERVICE } from '../../local/serverless-yaml.ts';
 import { EXIT, oneLine, printJson, table, UsageError, type CommandContext, type Io } from '../output.ts';
 import { checkStateMachineArn, ONBOARDING, REPROVISION, withCommonOptions, withSession, type TargetOptions } from '../target.ts';
-
-// IAM's rules for a path and a tag value, except that of its separators only spaces are taken:
-// a line separator would be a line break in what the command prints.
-const IAM_PATH = /^\/([\u0021-\u007E]+\/)?$/;
-const TAG_VALUE = /^[\p{L}\p{Zs}\p{N}_.:/=+\-@]{1,256}$/u;
 
 interface ReprovisionOptions extends TargetOptions {
   dryRun?: boolean;
@@ -20,12 +18,12 @@ interface ReprovisionOptions extends TargetOptions {
   onboardingStateMachineArn?: string;
 }
 
-/** A whole number in [min, max], or commander reports the flag as bad input (exit 2). */
-function wholeNumber(min: number, max: number) {
+/** The sweep's own rule for the setting, or commander reports the flag as bad input (exit 2). */
+function sweepNumber(key: SweepNumber) {
   return (value: string): number => {
-    const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
-    return n;
+    const result = sweepNumberFromText(key, value);
+    if (!result.success) throw new InvalidArgumentError(result.issues.map((issue) => issue.problem).join('; '));
+    return result.data;
   };
 }
 
@@ -36,9 +34,9 @@ export function register(program: Command, ctx: CommandContext): void {
       'sweep the managed users now, as the schedule does: restart unfinished onboardings, reset and re-send passwords never used',
     )
     .option('--dry-run', 'report what would be done; start nothing and change nothing')
-    .option('--unused-password-days <n>', 'reset a temporary password unused this many days', wholeNumber(1, 365), SWEEP_DEFAULTS.unusedPasswordDays)
-    .option('--max-password-resets <k>', 'resets of one password before console access is removed instead', wholeNumber(0, 100), SWEEP_DEFAULTS.maxPasswordResets)
-    .option('--concurrency <c>', 'users handled at the same time', wholeNumber(1, 50), SWEEP_DEFAULTS.concurrency)
+    .option('--unused-password-days <n>', 'reset a temporary password unused this many days', sweepNumber('unusedPasswordDays'), SWEEP_DEFAULTS.unusedPasswordDays)
+    .option('--max-password-resets <k>', 'resets of one password before console access is removed instead', sweepNumber('maxPasswordResets'), SWEEP_DEFAULTS.maxPasswordResets)
+    .option('--concurrency <c>', 'users handled at the same time', sweepNumber('concurrency'), SWEEP_DEFAULTS.concurrency)
     .option('--managed-path <path>', `IAM path of the users the workflow manages (default: ${DEFAULT_MANAGED_PATH})`)
     .option('--managed-by <value>', `the stage's onboarding:managed-by tag value (default: ${SERVICE}-<stage>)`)
     .addOption(
@@ -49,9 +47,9 @@ export function register(program: Command, ctx: CommandContext): void {
 }
 
 /** Which users are ours, from the flags: checked before anything is sent to AWS. */
-function ownership(options: ReprovisionOptions): { managedPath: string; managedBy: string } {
+function ownership(options: ReprovisionOptions): Ownership {
   const managedPath = options.managedPath ?? DEFAULT_MANAGED_PATH;
-  if (!IAM_PATH.test(managedPath) || managedPath.length > 512) {
+  if (!isIamPath(managedPath)) {
     throw new UsageError(`--managed-path: ${JSON.stringify(managedPath)} is not an IAM path (like /onboarding/: starts and ends with "/", at most 512 characters)`);
   }
   const stage = options.local ? LOCAL_STAGE : options.stage;
@@ -59,7 +57,7 @@ function ownership(options: ReprovisionOptions): { managedPath: string; managedB
   if (managedBy === undefined) {
     throw new UsageError(`which deployment's users? Pass --stage <stage> or --local, or --managed-by <value> (the stage's managedBy, ${SERVICE}-<stage>)`);
   }
-  if (!TAG_VALUE.test(managedBy)) {
+  if (!isManagedByValue(managedBy)) {
     throw new UsageError(`--managed-by: ${JSON.stringify(managedBy)} is not an IAM tag value (1-256 letters, digits, spaces and _.:/=+-@)`);
   }
   return { managedPath, managedBy };

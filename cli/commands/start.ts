@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import { InvalidHrEvent } from '../../functions/lib/errors.ts';
 import { parseHire } from '../../functions/lib/hire.ts';
 import { EXIT, formatTime, printJson, UsageError, type CommandContext, type Io } from '../output.ts';
-import { stableExecutionName } from '../../functions/lib/execution-name.ts';
-import { executionArnFor, isPlainExecutionName, MAX_EXECUTION_NAME_LENGTH } from '../execution-rules.ts';
+import { isPlainExecutionName, MAX_EXECUTION_NAME_LENGTH, stableExecutionName } from '../../functions/lib/execution-name.ts';
+import { executionArnFor } from '../execution-rules.ts';
 import { withCommonOptions, withSession, type TargetOptions } from '../target.ts';
 import { follow, type Step } from '../execution-history.ts';
 import { executionDocument, outcomeText, stepLine, succeeded } from '../execution-text.ts';
@@ -109,17 +109,16 @@ async function hireInput(options: StartOptions): Promise<{ input: unknown; emplo
     return { input, employeeId: parseHire(input, {}).employeeId };
   } catch (error) {
     if (!(error instanceof InvalidHrEvent)) throw error;
-    let message = error.message;
-    if (options.input !== undefined) {
-      message = `--input ${options.input}: ${message}`;
-    } else {
-      // Name the flag next to the field it sets.
-      for (const [field, flag] of Object.entries(HIRE_FLAGS)) {
-        message = message.replace(new RegExp(`(: |; )${field}(?=[:.])`, 'g'), `$1${field} (${flag})`);
-      }
-    }
-    throw new UsageError(message);
+    if (options.input !== undefined) throw new UsageError(`--input ${options.input}: ${error.message}`);
+    // Name the flag next to the field it sets (`groups (--groups).0`).
+    throw new UsageError(error.withFieldsRenamed(withFlag).message);
   }
+}
+
+function withFlag(field: string): string {
+  const [head = field, ...rest] = field.split('.');
+  if (!Object.hasOwn(HIRE_FLAGS, head)) return field;
+  return [`${head} (${HIRE_FLAGS[head as HireField]})`, ...rest].join('.');
 }
 
 async function describeIfExists(sfn: SFNClient, executionArn: string): Promise<DescribeExecutionCommandOutput | undefined> {
@@ -135,7 +134,7 @@ async function start(io: Io, options: StartOptions): Promise<number> {
   return withSession(io, options, async (session) => {
     const { input, employeeId } = await hireInput(options);
     if (options.name !== undefined && !isPlainExecutionName(options.name)) {
-      throw new UsageError(`--name: "${options.name}" must be 1-80 characters of letters, digits, "-" and "_"`);
+      throw new UsageError(`--name: "${options.name}" must be 1-${MAX_EXECUTION_NAME_LENGTH} characters of letters, digits, "-" and "_"`);
     }
     const name = options.name ?? defaultExecutionName(employeeId);
 

@@ -1,5 +1,5 @@
 import { iamClient } from '../lib/clients.ts';
-import { config, trustPolicyOf } from '../lib/config.ts';
+import { config, ownershipOf, trustPolicyOf } from '../lib/config.ts';
 import type { Hire } from '../lib/hire.ts';
 import { lambdaHandler, logger } from '../lib/lambda.ts';
 import { provisionUser } from '../lib/provision-user.ts';
@@ -7,10 +7,9 @@ import { provisionUser } from '../lib/provision-user.ts';
 /** Creates (or adopts) the hire's IAM user with its groups and the right to change its password. */
 export const handler = lambdaHandler(async (event: { hire: Hire; executionId?: string }) => {
   const settings = config();
-  const { MANAGED_PATH, MANAGED_BY, PERMISSIONS_BOUNDARY_ARN } = settings;
+  const { PERMISSIONS_BOUNDARY_ARN } = settings;
   const user = await provisionUser(iamClient(), event.hire, {
-    managedPath: MANAGED_PATH,
-    managedBy: MANAGED_BY,
+    ...ownershipOf(settings),
     trust: trustPolicyOf(settings),
     ...(PERMISSIONS_BOUNDARY_ARN && { permissionsBoundaryArn: PERMISSIONS_BOUNDARY_ARN }),
     ...(event.executionId && { executionId: event.executionId }),

@@ -1,20 +1,16 @@
 import * as z from 'zod/mini';
 import { ConfigurationError } from './errors.ts';
-import { IAM_NAME } from './hire.ts';
+import { iamGroupName, iamPath, managedByValue } from './iam-names.ts';
+import type { Ownership } from './managed-user.ts';
+import { sweepSettingsFromEnv, type SweepSettings } from './sweep-settings.ts';
 import type { TrustPolicy } from './trust-policy.ts';
+import { describeIssues, validate } from './validation.ts';
 
 /**
  * Settings reach the Lambdas as environment variables (serverless.yml `provider.environment`,
  * fed by stage params). They are parsed once, at cold start, and a missing or malformed one
  * fails loudly with its variable name.
  */
-const iamPath = z
-  .string()
-  .check(
-    z.regex(/^\/([\x21-\x7e]*\/)?$/, 'must start and end with "/" and use printable ASCII'),
-    z.maxLength(512, 'must be at most 512 characters'),
-  );
-
 const optionalString = z.pipe(
   z.optional(z.string()),
   z.transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
@@ -26,10 +22,7 @@ const boolString = z.pipe(
 );
 
 // Checked here so that a bad map fails at cold start, not halfway through an onboarding.
-const groupMap = z.record(
-  z.string(),
-  z.array(z.string().check(z.maxLength(128), z.regex(IAM_NAME))).check(z.maxLength(10)),
-);
+const groupMap = z.record(z.string(), z.array(iamGroupName()).check(z.maxLength(10)));
 
 const departmentGroups = z.pipe(
   z.optional(z.string()),
@@ -49,7 +42,7 @@ const allowedGroups = z.pipe(
   z.optional(z.string()),
   z.transform((raw, ctx): string[] => {
     try {
-      return z.array(z.string().check(z.maxLength(128), z.regex(IAM_NAME))).parse(JSON.parse(raw?.trim() || '[]'));
+      return z.array(iamGroupName()).parse(JSON.parse(raw?.trim() || '[]'));
     } catch {
       ctx.issues.push({ code: 'custom', input: raw, message: 'must be a JSON array of IAM group names' });
       return [];
@@ -73,11 +66,10 @@ const emailDomains = z.pipe(
 const wholeNumber = 'must be a whole number from 8 to 128';
 
 const schema = z.object({
-  MANAGED_PATH: z._default(iamPath, '/onboarding/'),
-  MANAGED_BY: z._default(
-    z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(256, 'must be at most 256 characters')),
-    'iam-onboarding-workflow',
-  ),
+  // No defaults: serverless.yml gives every stage both (its params say what they default to),
+  // and a Lambda must not quietly manage users under a value no stage uses.
+  MANAGED_PATH: iamPath,
+  MANAGED_BY: managedByValue,
   PERMISSIONS_BOUNDARY_ARN: z.pipe(
     optionalString,
     z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::(\d{12}|aws):policy\/\S+$/, 'must be an IAM policy ARN'))),
@@ -100,26 +92,24 @@ const schema = z.object({
 
 export type Config = z.output<typeof schema>;
 
+/** Which users are the stage's: its managed path and managed-by tag value. */
+export function ownershipOf(settings: Pick<Config, 'MANAGED_PATH' | 'MANAGED_BY'>): Ownership {
+  return { managedPath: settings.MANAGED_PATH, managedBy: settings.MANAGED_BY };
+}
+
 /** What the stage allows: the groups to assign and where credentials may go. */
 export function trustPolicyOf(settings: Pick<Config, 'ALLOWED_GROUPS' | 'ALLOWED_EMAIL_DOMAINS'>): TrustPolicy {
   return { allowedGroups: settings.ALLOWED_GROUPS, allowedEmailDomains: settings.ALLOWED_EMAIL_DOMAINS };
 }
 
 export function parseConfig(env: Record<string, string | undefined>): Config {
-  const result = schema.safeParse(env, { reportInput: true });
-  if (!result.success) {
-    const problems = result.error.issues
-      .map((issue) => {
-        const problem = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
-        return `${issue.path.join('.') || '(environment)'}: ${problem}`;
-      })
-      .join('; ');
-    throw new ConfigurationError(`Invalid configuration: ${problems}`);
-  }
+  const result = validate(schema, env, '(environment)');
+  if (!result.success) throw new ConfigurationError(`Invalid configuration: ${describeIssues(result.issues)}`);
   return result.data;
 }
 
 let cached: Config | undefined;
+let cachedSweep: SweepSettings | undefined;
 
 /** The configuration of this Lambda, parsed from process.env on first use. */
 export function config(): Config {
@@ -127,7 +117,14 @@ export function config(): Config {
   return cached;
 }
 
+/** The sweep Lambda's settings: the stage's ownership and the sweep's own variables, parsed on first use. */
+export function sweepConfig(): SweepSettings {
+  cachedSweep ??= sweepSettingsFromEnv(process.env, ownershipOf(config()));
+  return cachedSweep;
+}
+
 /** For tests that change the environment between cases. */
 export function resetConfigCache(): void {
   cached = undefined;
+  cachedSweep = undefined;
 }

@@ -1,3 +1,5 @@
+import { describeIssues, type ValidationIssue } from './validation.ts';
+
 /**
  * Errors the state machine routes on. Each class's `name` is the contract with the
  * `ErrorEquals` lists in statemachines/*.asl.yaml: the Lambda runtime reports a thrown
@@ -9,9 +11,21 @@ abstract class OnboardingError extends Error {
   abstract override readonly name: string;
 }
 
-/** The HR event (or manual input) is not a valid hire. Never retried. */
+/**
+ * The HR event (or manual input) is not a valid hire. Never retried. Its issues are data, so a
+ * caller that names the fields otherwise (a tag, a CLI flag) renames them, not the message.
+ */
 export class InvalidHrEvent extends OnboardingError {
   override readonly name = 'InvalidHrEvent';
+
+  constructor(readonly issues: readonly ValidationIssue[]) {
+    super(`Invalid HR event: ${describeIssues(issues)}`);
+  }
+
+  /** The same error with each field renamed. */
+  withFieldsRenamed(rename: (field: string) => string): InvalidHrEvent {
+    return new InvalidHrEvent(this.issues.map((issue) => ({ ...issue, field: rename(issue.field) })));
+  }
 }
 
 /** A user with the requested name exists and is not one this workflow created for this employee. */

@@ -1,5 +1,7 @@
 import * as z from 'zod/mini';
 import { InvalidHrEvent } from './errors.ts';
+import { iamGroupName, iamUserName, MAX_USER_NAME_LENGTH, nameCharactersOf } from './iam-names.ts';
+import { validate } from './validation.ts';
 
 /**
  * The "employee hired" event's `detail`, which is also the input of a manual execution.
@@ -11,8 +13,6 @@ import { InvalidHrEvent } from './errors.ts';
 // unassigned) and the line and paragraph separators U+2028/U+2029. Names end up in email
 // bodies and headers; a line break there is header injection.
 const NO_CONTROL = /^[^\p{C}\p{Zl}\p{Zp}]*$/u;
-/** IAM user and group names: `[A-Za-z0-9+=,.@_-]`. */
-export const IAM_NAME = /^[A-Za-z0-9+=,.@_-]+$/;
 const MAX_GROUPS = 10; // IAM: a user can be in at most 10 groups.
 
 const noControl = z.regex(NO_CONTROL, 'must not contain control characters or line breaks');
@@ -31,27 +31,25 @@ const emailAddress = z.string().check(
   z.email('must be an email address'),
 );
 
+/**
+ * An employee id: it is stored as a tag value and names executions, so only characters both
+ * allow. `problem` is what another id is told.
+ */
+export function employeeId(problem = 'must be 1-64 characters of letters, digits and ._:/=+@-') {
+  return z.string().check(z.regex(/^[A-Za-z0-9._:/=+@-]{1,64}$/, problem));
+}
+
 export const hrEventSchema = z.strictObject({
-  employeeId: z
-    .string()
-    .check(z.regex(/^[A-Za-z0-9._:/=+@-]{1,64}$/, 'must be 1-64 characters of letters, digits and ._:/=+@-')),
+  employeeId: employeeId(),
   firstName: personName(100),
   lastName: personName(100),
   email: emailAddress,
-  userName: z.optional(
-    z.string().check(
-      z.maxLength(64, 'must be at most 64 characters'),
-      z.regex(IAM_NAME, 'must use only letters, digits and +=,.@_-'),
-    ),
-  ),
+  userName: z.optional(iamUserName()),
   department: z.optional(personName(64)),
-  groups: z.optional(
-    z
-      .array(z.string().check(z.maxLength(128, 'must be at most 128 characters'), z.regex(IAM_NAME, 'must be IAM group names')))
-      .check(z.maxLength(MAX_GROUPS, `must name at most ${MAX_GROUPS} groups`)),
-  ),
+  groups: z.optional(z.array(iamGroupName()).check(z.maxLength(MAX_GROUPS, `must name at most ${MAX_GROUPS} groups`))),
   managerEmail: z.optional(emailAddress),
-  startDate: z.optional(z.iso.date('must be a date, YYYY-MM-DD')),
+  // As a check, so that a value of another type is told the type rather than the format.
+  startDate: z.optional(z.string().check(z.iso.date('must be a date, YYYY-MM-DD'))),
 });
 
 export type HrEvent = z.output<typeof hrEventSchema>;
@@ -72,33 +70,7 @@ export interface Hire {
 /** The email's local part, reduced to IAM's user-name characters, lower case, at most 64. */
 export function deriveUserName(email: string): string {
   const local = email.slice(0, email.lastIndexOf('@'));
-  return local
-    .replace(/[^A-Za-z0-9+=,.@_-]/g, '')
-    .toLowerCase()
-    .slice(0, 64);
-}
-
-function describeIssues(error: z.core.$ZodError): string {
-  const seen = new Set<string>();
-  return error.issues
-    .filter((issue) => {
-      // One problem per field is enough to act on.
-      const key = issue.path.map(String).join('.');
-      if (seen.has(key) && issue.code !== 'unrecognized_keys') return false;
-      seen.add(key);
-      return true;
-    })
-    .map((issue) => {
-      const field = issue.path.length > 0 ? issue.path.map(String).join('.') : '(event)';
-      if (issue.code === 'unrecognized_keys') {
-        return `${field}: unknown field(s) ${issue.keys.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}`;
-      }
-      if (issue.code === 'invalid_type') {
-        return issue.input === undefined ? `${field}: is required` : `${field}: must be of type ${issue.expected}`;
-      }
-      return `${field}: ${issue.message}`;
-    })
-    .join('; ');
+  return nameCharactersOf(local).toLowerCase().slice(0, MAX_USER_NAME_LENGTH);
 }
 
 /**
@@ -106,13 +78,13 @@ function describeIssues(error: z.core.$ZodError): string {
  * naming every bad field; never echoes field values back.
  */
 export function parseHire(input: unknown, departmentGroups: Record<string, string[]>): Hire {
-  const result = hrEventSchema.safeParse(input, { reportInput: true });
-  if (!result.success) throw new InvalidHrEvent(`Invalid HR event: ${describeIssues(result.error)}`);
+  const result = validate(hrEventSchema, input, '(event)');
+  if (!result.success) throw new InvalidHrEvent(result.issues);
   const event = result.data;
 
   const userName = event.userName ?? deriveUserName(event.email);
   if (userName === '') {
-    throw new InvalidHrEvent('Invalid HR event: email: its local part has no character IAM allows in a user name; set userName');
+    throw new InvalidHrEvent([{ field: 'email', problem: 'its local part has no character IAM allows in a user name; set userName' }]);
   }
 
   // hasOwn: a department named "constructor" or "__proto__" must not find Object's properties.
@@ -120,7 +92,7 @@ export function parseHire(input: unknown, departmentGroups: Record<string, strin
   const groups = event.groups ?? mapped ?? [];
   const uniqueGroups = [...new Set(groups)];
   if (uniqueGroups.length > MAX_GROUPS) {
-    throw new InvalidHrEvent(`Invalid HR event: department: maps to more than ${MAX_GROUPS} groups`);
+    throw new InvalidHrEvent([{ field: 'department', problem: `maps to more than ${MAX_GROUPS} groups` }]);
   }
 
   return {

@@ -42,16 +42,6 @@ export function passwordResetsOf(user: User): number {
   return Number.isFinite(count) && count > 0 ? count : 0;
 }
 
-/** IAM tag values allow letters, digits, spaces and `_.:/=+-@`, up to 256 characters. */
-export function toTagValue(text: string): string {
-  return text.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, ' ').slice(0, 256);
-}
-
-/** The text as a tag value, or undefined when it would not survive the trip unchanged. */
-export function exactTagValue(text: string): string | undefined {
-  return toTagValue(text) === text ? text : undefined;
-}
-
 /** True when the user is one this workflow created (managed path and managed-by tag). */
 export function isManaged(user: User, ownership: Ownership): boolean {
   return (user.Path ?? '/').startsWith(ownership.managedPath) && tagValue(user.Tags, TAG.managedBy) === ownership.managedBy;

@@ -11,7 +11,8 @@ import {
 import { GroupNotFound, UserNameConflict } from './errors.ts';
 import type { Hire } from './hire.ts';
 import { assertGroupsAllowed, type TrustPolicy } from './trust-policy.ts';
-import { exactTagValue, findUser, isManagedFor, tagValue, toTagValue, TAG, type Ownership } from './managed-user.ts';
+import { exactTagValue, toTagValue } from './iam-names.ts';
+import { findUser, isManagedFor, tagValue, TAG, type Ownership } from './managed-user.ts';
 import { passwordRules, type PasswordRules } from './password.ts';
 
 export interface ProvisionSettings extends Ownership {

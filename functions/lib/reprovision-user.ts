@@ -6,7 +6,8 @@ import type { Hire } from './hire.ts';
 import { resetLoginProfile } from './login-profile.ts';
 import { findUser, isManagedFor, passwordResetsOf, tagStatus, tagValue, TAG, type Ownership } from './managed-user.ts';
 import { assertRecipientAllowed, credentialRecipients, type TrustPolicy } from './trust-policy.ts';
-import { hireFromUser } from './user-hire.ts';
+import { hireFromUser, hireIdentitySchema } from './user-hire.ts';
+import { describeIssues, validate } from './validation.ts';
 
 /**
  * The two things the reprovision state machine does to one managed user: give it a new
@@ -24,12 +25,7 @@ export type ReprovisionReason = (typeof REPROVISION_REASONS)[number];
 
 const requestSchema = z.strictObject({
   action: z.enum(REPROVISION_ACTIONS),
-  // Only the user and employee: everything else (the email address in particular) is read
-  // from the user itself, so a hand-started execution cannot send a password elsewhere.
-  hire: z.strictObject({
-    userName: z.string().check(z.regex(/^[A-Za-z0-9+=,.@_-]{1,64}$/, 'must be an IAM user name')),
-    employeeId: z.string().check(z.regex(/^[A-Za-z0-9._:/=+@-]{1,64}$/, 'must be an employee id')),
-  }),
+  hire: hireIdentitySchema,
   reason: z._default(z.enum(REPROVISION_REASONS), 'requested'),
 });
 
@@ -38,15 +34,9 @@ export type ReprovisionInput = z.input<typeof requestSchema>;
 
 /** Validates the state machine's input; throws {@link InvalidReprovisionRequest} naming each bad field. */
 export function parseReprovisionRequest(input: unknown): ReprovisionRequest {
-  const result = requestSchema.safeParse(input);
+  const result = validate(requestSchema, input, '(request)');
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const field = issue.path.map(String).join('.') || '(request)';
-    if (issue.code === 'unrecognized_keys') return `${field}: unknown field(s) ${issue.keys.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}`;
-    if (issue.code === 'invalid_type' && issue.input === undefined) return `${field}: is required`;
-    return `${field}: ${issue.message}`;
-  });
-  throw new InvalidReprovisionRequest(`Invalid reprovision request: ${problems.join('; ')}`);
+  throw new InvalidReprovisionRequest(`Invalid reprovision request: ${describeIssues(result.issues)}`);
 }
 
 export type SkipReason = 'no-such-user' | 'signed-in' | 'console-access-removed';

@@ -1,14 +1,59 @@
 import { paginateListGroupsForUser, type IAMClient, type User } from '@aws-sdk/client-iam';
+import * as z from 'zod/mini';
 import { HireNotRebuildable, InvalidHrEvent } from './errors.ts';
-import { parseHire, type Hire } from './hire.ts';
+import { employeeId, parseHire, type Hire } from './hire.ts';
+import { iamUserName } from './iam-names.ts';
 import { tagValue, TAG } from './managed-user.ts';
+import { describeIssues, validate, type ValidationIssue } from './validation.ts';
 
-const REQUIRED_TAGS = [
-  ['employeeId', TAG.employeeId],
-  ['firstName', TAG.firstName],
-  ['lastName', TAG.lastName],
-  ['email', TAG.email],
-] as const;
+/** The hire's fields that CreateUser records as tags, by the tag that holds each. */
+const TAG_OF = {
+  employeeId: TAG.employeeId,
+  firstName: TAG.firstName,
+  lastName: TAG.lastName,
+  email: TAG.email,
+} as const;
+
+/**
+ * Which hire a managed user was created for: what a reprovision request names, and all that
+ * removing console access needs. Only these two, so that a request cannot say where to send a
+ * password: that is read from the user itself.
+ */
+export const hireIdentitySchema = z.strictObject({
+  userName: iamUserName('must be an IAM user name'),
+  employeeId: employeeId('must be an employee id'),
+});
+
+export type HireIdentity = z.output<typeof hireIdentitySchema>;
+
+function notRebuildable(user: User, what: string, problems: string): HireNotRebuildable {
+  return new HireNotRebuildable(`User "${user.UserName ?? ''}" cannot be ${what} from its tags: ${problems}`);
+}
+
+/** The problems, each under the tag that holds its field. */
+function asTags(issues: readonly ValidationIssue[]): string {
+  const tagOf = new Map<string, string>(Object.entries(TAG_OF));
+  return describeIssues(issues.map((issue) => ({ ...issue, field: tagOf.get(issue.field) ?? issue.field })));
+}
+
+function missingTags(user: User, fields: ReadonlyArray<keyof typeof TAG_OF>): string | undefined {
+  const missing = fields.filter((field) => !tagValue(user.Tags, TAG_OF[field])).map((field) => TAG_OF[field]);
+  return missing.length > 0 ? `missing ${missing.join(', ')}` : undefined;
+}
+
+/**
+ * The user's name and the employee it was created for, from its tags. The same rule holds for
+ * every action the sweep may take: a user whose tags do not say whose it is gets none.
+ *
+ * Throws {@link HireNotRebuildable} naming the missing or invalid tag; never echoes tag values.
+ */
+export function identityFromUser(user: User): HireIdentity {
+  const missing = missingTags(user, ['employeeId']);
+  if (missing) throw notRebuildable(user, 'identified', missing);
+  const result = validate(hireIdentitySchema, { userName: user.UserName, employeeId: tagValue(user.Tags, TAG.employeeId) }, '(user)');
+  if (!result.success) throw notRebuildable(user, 'identified', asTags(result.issues));
+  return result.data;
+}
 
 /**
  * The hire a managed user was created for, rebuilt from what CreateUser recorded on it (tags)
@@ -19,32 +64,20 @@ const REQUIRED_TAGS = [
  */
 export async function hireFromUser(iam: IAMClient, user: User): Promise<Hire> {
   const userName = user.UserName ?? '';
-  const missing = REQUIRED_TAGS.filter(([, key]) => !tagValue(user.Tags, key)).map(([, key]) => key);
-  if (missing.length > 0) {
-    throw new HireNotRebuildable(`User "${userName}" cannot be re-onboarded from its tags: missing ${missing.join(', ')}`);
-  }
+  const fields = Object.keys(TAG_OF) as Array<keyof typeof TAG_OF>;
+  const missing = missingTags(user, fields);
+  if (missing) throw notRebuildable(user, 're-onboarded', missing);
 
   const groups: string[] = [];
   for await (const page of paginateListGroupsForUser({ client: iam }, { UserName: userName })) {
     groups.push(...(page.Groups ?? []).map((g) => g.GroupName ?? '').filter((name) => name !== ''));
   }
 
-  const input = {
-    ...Object.fromEntries(REQUIRED_TAGS.map(([field, key]) => [field, tagValue(user.Tags, key)])),
-    userName,
-    groups,
-  };
+  const input = { ...Object.fromEntries(fields.map((field) => [field, tagValue(user.Tags, TAG_OF[field])])), userName, groups };
   try {
     return parseHire(input, {});
   } catch (error) {
     if (!(error instanceof InvalidHrEvent)) throw error;
-    // Name the tag rather than the HR event field it stands for.
-    const tagOf = new Map<string, string>(REQUIRED_TAGS);
-    const problems = error.message
-      .replace(/^Invalid HR event: /, '')
-      .split('; ')
-      .map((problem) => problem.replace(/^([^:.]+)(?=[:.])/, (field) => tagOf.get(field) ?? field))
-      .join('; ');
-    throw new HireNotRebuildable(`User "${userName}" cannot be re-onboarded from its tags: ${problems}`);
+    throw notRebuildable(user, 're-onboarded', asTags(error.issues));
   }
 }

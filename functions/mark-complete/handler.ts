@@ -1,7 +1,8 @@
 import { iamClient } from '../lib/clients.ts';
 import type { Hire } from '../lib/hire.ts';
 import { lambdaHandler, logger } from '../lib/lambda.ts';
-import { markComplete, type Delivery } from '../lib/outcome.ts';
+import { markComplete } from '../lib/completion.ts';
+import type { Delivery } from '../lib/credentials-delivery.ts';
 
 /** Tags the user complete and returns the execution's summary. */
 export const handler = lambdaHandler(

@@ -2,7 +2,8 @@ import { sesClient } from '../lib/clients.ts';
 import { config } from '../lib/config.ts';
 import type { Hire } from '../lib/hire.ts';
 import { lambdaHandler, logger } from '../lib/lambda.ts';
-import { notifyOps, type CaughtError } from '../lib/outcome.ts';
+import type { CaughtError } from '../lib/caught-error.ts';
+import { notifyOps } from '../lib/ops-notice.ts';
 
 /**
  * Emails the ops address about a failed onboarding. `state` is the whole execution state at

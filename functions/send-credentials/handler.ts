@@ -2,7 +2,7 @@ import { kmsClient, sesClient } from '../lib/clients.ts';
 import { config, trustPolicyOf } from '../lib/config.ts';
 import type { Hire } from '../lib/hire.ts';
 import { accountIdOf, lambdaHandler, logger } from '../lib/lambda.ts';
-import { deliverCredentials } from '../lib/outcome.ts';
+import { deliverCredentials } from '../lib/credentials-delivery.ts';
 
 /** Opens the sealed password and emails the sign-in details to the new hire. */
 export const handler = lambdaHandler(

@@ -6,7 +6,7 @@ import { GetUserCommand, ListUsersCommand, type IAMClient } from '@aws-sdk/clien
 import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SweepReport } from '../../functions/lib/reprovision.ts';
+import type { SweepReport } from '../../functions/lib/sweep.ts';
 import { ONBOARDING, REPROVISION } from '../../cli/target.ts';
 import { fakeAws, iamWrites, type FakeAws } from '../support/aws-fakes.ts';
 import { TEST_ENV } from '../support/env.ts';

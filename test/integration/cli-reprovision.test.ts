@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { SweepReport } from '../../functions/lib/reprovision.ts';
+import type { SweepReport } from '../../functions/lib/sweep.ts';
 import { useLocalCli } from '../support/local-cli.ts';
 import { expectNoSecrets } from '../support/secrets.ts';
 

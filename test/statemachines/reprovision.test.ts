@@ -9,7 +9,8 @@ import {
 import { MessageRejected, SendEmailCommand } from '@aws-sdk/client-ses';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { sweep, SWEEP_DEFAULTS, type SweepSettings } from '../../functions/lib/reprovision.ts';
+import { sweep } from '../../functions/lib/sweep.ts';
+import { SWEEP_DEFAULTS, type SweepSettings } from '../../functions/lib/sweep-settings.ts';
 import { iamWrites } from '../../testing/aws-fakes.ts';
 import { TEST_ENV } from '../../testing/lambda-env.ts';
 import { DAY, fakeDirectory, fakeStepFunctions, onboardedUser, type DirectoryUser } from '../support/iam-directory.ts';

@@ -4,6 +4,8 @@ import { ConfigurationError } from '../../functions/lib/errors.ts';
 import { TEST_ENV } from '../support/env.ts';
 
 const required = {
+  MANAGED_PATH: '/onboarding/',
+  MANAGED_BY: 'iam-onboarding-dev',
   SENDER_EMAIL: 'it-onboarding@example.com',
   OPS_EMAIL: 'platform-ops@example.com',
   KMS_KEY_ID: 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555',
@@ -27,8 +29,6 @@ describe('parseConfig', () => {
       ...required,
       ALLOWED_EMAIL_DOMAINS: ['example.com'],
       ALLOWED_GROUPS: [],
-      MANAGED_PATH: '/onboarding/',
-      MANAGED_BY: 'iam-onboarding-workflow',
       DEPARTMENT_GROUPS: {},
       PASSWORD_LENGTH: 20,
       SEPARATE_PASSWORD_EMAIL: false,
@@ -83,13 +83,16 @@ describe('parseConfig', () => {
     expect(parseConfig(TEST_ENV)).toMatchObject({ MANAGED_BY: TEST_ENV.MANAGED_BY, DEPARTMENT_GROUPS: { engineering: ['developers'] } });
   });
 
-  it.each(['SENDER_EMAIL', 'OPS_EMAIL', 'KMS_KEY_ID', 'ALLOWED_EMAIL_DOMAINS'] as const)('requires %s, naming it', (name) => {
+  // serverless.yml gives every stage both: a default here would be a value no stage uses.
+  it.each(['MANAGED_PATH', 'MANAGED_BY', 'SENDER_EMAIL', 'OPS_EMAIL', 'KMS_KEY_ID', 'ALLOWED_EMAIL_DOMAINS'] as const)('requires %s, naming it', (name) => {
     const { [name]: _omitted, ...rest } = required;
     expect(configurationError(rest).message).toBe(`Invalid configuration: ${name}: is required`);
   });
 
   it('names every missing variable at once', () => {
     const { message } = configurationError({});
+    expect(message).toContain('MANAGED_PATH: is required');
+    expect(message).toContain('MANAGED_BY: is required');
     expect(message).toContain('SENDER_EMAIL: is required');
     expect(message).toContain('OPS_EMAIL: is required');
     expect(message).toContain('KMS_KEY_ID: is required');
@@ -100,9 +103,12 @@ describe('parseConfig', () => {
     ['MANAGED_PATH', 'onboarding', 'must start and end with "/" and use printable ASCII'],
     ['MANAGED_PATH', '/onboarding', 'must start and end with "/" and use printable ASCII'],
     ['MANAGED_PATH', '/on boarding/', 'must start and end with "/" and use printable ASCII'],
+    ['MANAGED_PATH', '//', 'must start and end with "/" and use printable ASCII'],
     ['MANAGED_PATH', `/${'p'.repeat(511)}/`, 'must be at most 512 characters'],
     ['MANAGED_BY', '', 'must not be empty'],
     ['MANAGED_BY', 'm'.repeat(257), 'must be at most 256 characters'],
+    ['MANAGED_BY', 'iam-onboarding#dev', 'must use only letters, digits, spaces and _.:/=+-@'],
+    ['MANAGED_BY', 'iam-onboarding\u2028dev', 'must use only letters, digits, spaces and _.:/=+-@'],
     ['PERMISSIONS_BOUNDARY_ARN', 'boundary', 'must be an IAM policy ARN'],
     ['PERMISSIONS_BOUNDARY_ARN', 'arn:aws:iam::123456789012:role/boundary', 'must be an IAM policy ARN'],
     ['DEPARTMENT_GROUPS', '{engineering: developers}', 'must be a JSON object of department to at most 10 IAM group names'],

@@ -5,7 +5,11 @@ import { iamClient, kmsClient, sesClient } from '../../functions/lib/clients.ts'
 import { sealSecret } from '../../functions/lib/envelope.ts';
 import { CredentialsUnavailable } from '../../functions/lib/errors.ts';
 import type { Hire } from '../../functions/lib/hire.ts';
-import { causeMessage, deliverCredentials, markComplete, notifyOps, recordFailure } from '../../functions/lib/outcome.ts';
+import { causeMessage } from '../../functions/lib/caught-error.ts';
+import { markComplete } from '../../functions/lib/completion.ts';
+import { deliverCredentials } from '../../functions/lib/credentials-delivery.ts';
+import { recordFailure } from '../../functions/lib/failure-record.ts';
+import { notifyOps } from '../../functions/lib/ops-notice.ts';
 import { iamWrites, managedUser } from '../../testing/aws-fakes.ts';
 import { TEST_ENV, TEST_TRUST } from '../../testing/lambda-env.ts';
 import { useFakeAws } from '../support/in-process.ts';

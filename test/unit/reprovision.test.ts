@@ -9,14 +9,9 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseHire } from '../../functions/lib/hire.ts';
-import {
-  executionName,
-  sweep,
-  sweepSettingsFromEnv,
-  SWEEP_DEFAULTS,
-  type SweepReport,
-  type SweepSettings,
-} from '../../functions/lib/reprovision.ts';
+import { sweep, type SweepReport } from '../../functions/lib/sweep.ts';
+import { executionName } from '../../functions/lib/sweep-decisions.ts';
+import { sweepSettingsFromEnv, SWEEP_DEFAULTS, type SweepSettings } from '../../functions/lib/sweep-settings.ts';
 import { iamWrites } from '../../testing/aws-fakes.ts';
 import { TEST_ENV } from '../../testing/lambda-env.ts';
 import { DAY, fakeDirectory, fakeStepFunctions, onboardedUser, type DirectoryUser } from '../support/iam-directory.ts';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { kmsClient, sesClient } from '../../functions/lib/clients.ts';
 import { sealSecret } from '../../functions/lib/envelope.ts';
 import { EmailDomainNotAllowed, GroupNotAllowed } from '../../functions/lib/errors.ts';
-import { deliverCredentials } from '../../functions/lib/outcome.ts';
+import { deliverCredentials } from '../../functions/lib/credentials-delivery.ts';
 import { assertHireAllowed, assertRecipientAllowed, emailDomainOf, type TrustPolicy } from '../../functions/lib/trust-policy.ts';
 import { TEST_ENV, TEST_TRUST } from '../../testing/lambda-env.ts';
 import { useFakeAws } from '../support/in-process.ts';

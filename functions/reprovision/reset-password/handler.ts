@@ -1,5 +1,5 @@
 import { iamClient, kmsClient } from '../../lib/clients.ts';
-import { config, trustPolicyOf } from '../../lib/config.ts';
+import { config, ownershipOf, trustPolicyOf } from '../../lib/config.ts';
 import { lambdaHandler, logger } from '../../lib/lambda.ts';
 import { parseReprovisionRequest, resetPassword } from '../../lib/reprovision-user.ts';
 
@@ -7,12 +7,10 @@ import { parseReprovisionRequest, resetPassword } from '../../lib/reprovision-us
 export const handler = lambdaHandler(async (event: { request: unknown; executionId: string }) => {
   const request = parseReprovisionRequest(event.request);
   const settings = config();
-  const { KMS_KEY_ID, PASSWORD_LENGTH, MANAGED_PATH, MANAGED_BY } = settings;
   const result = await resetPassword({ iam: iamClient(), kms: kmsClient() }, request, {
-    managedPath: MANAGED_PATH,
-    managedBy: MANAGED_BY,
-    kmsKeyId: KMS_KEY_ID,
-    passwordLength: PASSWORD_LENGTH,
+    ...ownershipOf(settings),
+    kmsKeyId: settings.KMS_KEY_ID,
+    passwordLength: settings.PASSWORD_LENGTH,
     executionId: event.executionId,
     trust: trustPolicyOf(settings),
   });

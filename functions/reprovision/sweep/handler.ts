@@ -1,15 +1,14 @@
 import * as z from 'zod/mini';
 import { iamClient, sfnClient } from '../../lib/clients.ts';
-import { config } from '../../lib/config.ts';
+import { sweepConfig } from '../../lib/config.ts';
 import { InvalidReprovisionRequest, SweepIncomplete } from '../../lib/errors.ts';
 import { lambdaHandler, logger } from '../../lib/lambda.ts';
-import { sweep, sweepSettingsFromEnv, type SweepReport, type SweepSettings } from '../../lib/reprovision.ts';
+import { sweep, type SweepReport } from '../../lib/sweep.ts';
+import { describeIssues, validate } from '../../lib/validation.ts';
 
 // The schedule's input, or `{"dryRun": true}` given by hand; other fields (a raw scheduled
 // event's) are ignored.
 const eventSchema = z.object({ dryRun: z.optional(z.boolean('must be true or false')) });
-
-let settings: SweepSettings | undefined;
 
 /**
  * Sweeps the managed users and starts the executions that heal them. The report is logged and
@@ -17,15 +16,10 @@ let settings: SweepSettings | undefined;
  * shows in the function's error metrics (a retry does not act twice: execution names are per day).
  */
 export const handler = lambdaHandler(async (event: unknown): Promise<SweepReport> => {
-  const parsed = eventSchema.safeParse(event ?? {});
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ');
-    throw new InvalidReprovisionRequest(`Invalid sweep input: ${problems}`);
-  }
-  const { MANAGED_PATH, MANAGED_BY } = config();
-  settings ??= sweepSettingsFromEnv(process.env, { managedPath: MANAGED_PATH, managedBy: MANAGED_BY });
+  const parsed = validate(eventSchema, event ?? {}, '(event)');
+  if (!parsed.success) throw new InvalidReprovisionRequest(`Invalid sweep input: ${describeIssues(parsed.issues)}`);
 
-  const report = await sweep({ iam: iamClient(), sfn: sfnClient() }, settings, { dryRun: parsed.data.dryRun ?? false });
+  const report = await sweep({ iam: iamClient(), sfn: sfnClient() }, sweepConfig(), { dryRun: parsed.data.dryRun ?? false });
   for (const user of report.users) {
     if (user.outcome === 'error') logger.error('user not handled', { ...user });
     else if (user.action !== 'none') logger.info('user reprovisioned', { ...user });

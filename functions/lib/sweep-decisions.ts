@@ -1,0 +1,118 @@
+import type { LoginProfile, User } from '@aws-sdk/client-iam';
+import { stableExecutionName } from './execution-name.ts';
+import type { Hire } from './hire.ts';
+import { isManaged, passwordResetsOf, tagValue, TAG } from './managed-user.ts';
+import type { ReprovisionInput, ReprovisionReason } from './reprovision-user.ts';
+import type { SweepSettings } from './sweep-settings.ts';
+import type { HireIdentity } from './user-hire.ts';
+
+/**
+ * What the reprovisioning sweep does about one user, decided from what IAM says of it and the
+ * clock alone: no I/O here (the sweep itself, in sweep.ts, reads IAM and starts executions).
+ *
+ * - no login profile (the onboarding failed or stopped halfway): the onboarding again;
+ * - a password whose credentials email never went out, or one not used within
+ *   `unusedPasswordDays` of being issued: reset it and email it again, at most
+ *   `maxPasswordResets` times, after which console access is removed instead.
+ */
+
+export type SweepAction = 'none' | 'restart-onboarding' | 'reset-password' | 'remove-console-access';
+
+export type UntouchedReason =
+  | 'no-such-user'
+  | 'not-managed'
+  | 'signed-in'
+  | 'console-access-removed'
+  | 'in-progress'
+  | 'healthy'
+  /** Reading the user failed (see the report's detail). */
+  | 'not-inspected';
+
+export type Decision =
+  | { action: 'none'; reason: UntouchedReason }
+  | { action: 'restart-onboarding'; reason: 'no-login-profile' }
+  | { action: 'reset-password' | 'remove-console-access'; reason: Exclude<ReprovisionReason, 'requested'> };
+
+// --- execution names --------------------------------------------------------------------
+
+const EXECUTION_PREFIX = {
+  'restart-onboarding': 'reonboard',
+  'reset-password': 'reset',
+  'remove-console-access': 'remove',
+} as const;
+
+/**
+ * `<prefix>-<userName>-<YYYY-MM-DD>` (prefix `reonboard`, `reset` or `remove`): one name per
+ * user, action and UTC day, so a second sweep the same day cannot act twice.
+ */
+export function executionName(action: keyof typeof EXECUTION_PREFIX, userName: string, now: Date): string {
+  return stableExecutionName(EXECUTION_PREFIX[action], userName, { suffix: now.toISOString().slice(0, 10), replacement: '_' });
+}
+
+// --- decisions --------------------------------------------------------------------------
+
+const DAY_MS = 86_400_000;
+
+function timeOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** What the user needs, before its login profile is read (undefined: read it and call {@link decideWithProfile}). */
+export function decideWithoutProfile(
+  user: User,
+  settings: Pick<SweepSettings, 'managedPath' | 'managedBy' | 'inProgressGraceMinutes'>,
+  now: Date,
+): Decision | undefined {
+  if (!isManaged(user, settings)) return { action: 'none', reason: 'not-managed' };
+  if (user.PasswordLastUsed) return { action: 'none', reason: 'signed-in' };
+  const status = tagValue(user.Tags, TAG.status);
+  if (status === 'console-access-removed') return { action: 'none', reason: 'console-access-removed' };
+  if (status === 'in-progress') {
+    const touched = Math.max(timeOf(tagValue(user.Tags, TAG.updatedAt)) ?? 0, timeOf(tagValue(user.Tags, TAG.passwordIssuedAt)) ?? 0);
+    if (now.getTime() - touched < settings.inProgressGraceMinutes * 60_000) return { action: 'none', reason: 'in-progress' };
+  }
+  return undefined;
+}
+
+/** What a managed, never-signed-in user needs, given its login profile (undefined: none). */
+export function decideWithProfile(
+  user: User,
+  profile: LoginProfile | undefined,
+  settings: Pick<SweepSettings, 'unusedPasswordDays' | 'maxPasswordResets'>,
+  now: Date,
+): Decision {
+  if (!profile) return { action: 'restart-onboarding', reason: 'no-login-profile' };
+  const issuedAt = timeOf(tagValue(user.Tags, TAG.passwordIssuedAt)) ?? profile.CreateDate?.getTime() ?? now.getTime();
+  const sentAt = timeOf(tagValue(user.Tags, TAG.credentialsSentAt));
+
+  let reason: 'credentials-not-sent' | 'password-unused';
+  // An email sent before the current password was issued carried an older password.
+  if (sentAt === undefined || sentAt < issuedAt) reason = 'credentials-not-sent';
+  else if (now.getTime() - issuedAt > settings.unusedPasswordDays * DAY_MS) reason = 'password-unused';
+  else return { action: 'none', reason: 'healthy' };
+
+  const action = passwordResetsOf(user) >= settings.maxPasswordResets ? 'remove-console-access' : 'reset-password';
+  return { action, reason };
+}
+
+// --- what to start ----------------------------------------------------------------------
+
+/** The onboarding's input for a user to onboard again: the HR event's shape, validated as an event would be. */
+export function onboardingInput(hire: Hire): Pick<Hire, 'employeeId' | 'firstName' | 'lastName' | 'email' | 'userName' | 'groups'> {
+  const { employeeId, firstName, lastName, email, userName, groups } = hire;
+  return { employeeId, firstName, lastName, email, userName, groups };
+}
+
+/** The reprovision state machine's input: whose user, and why (everything else it reads from the user). */
+export function reprovisionInput(
+  decision: Extract<Decision, { action: 'reset-password' | 'remove-console-access' }>,
+  identity: HireIdentity,
+): ReprovisionInput {
+  return {
+    action: decision.action === 'reset-password' ? 'RESET_PASSWORD' : 'REMOVE_CONSOLE_ACCESS',
+    hire: { userName: identity.userName, employeeId: identity.employeeId },
+    reason: decision.reason,
+  };
+}

@@ -1,0 +1,208 @@
+import { GetLoginProfileCommand, NoSuchEntityException, paginateListUsers, type IAMClient, type LoginProfile } from '@aws-sdk/client-iam';
+import { ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { HireNotRebuildable } from './errors.ts';
+import { findUser } from './managed-user.ts';
+import type { ReprovisionReason } from './reprovision-user.ts';
+import {
+  decideWithoutProfile,
+  decideWithProfile,
+  executionName,
+  onboardingInput,
+  reprovisionInput,
+  type SweepAction,
+  type UntouchedReason,
+} from './sweep-decisions.ts';
+import { parseSweepSettings, type SweepSettings } from './sweep-settings.ts';
+import { hireFromUser, identityFromUser } from './user-hire.ts';
+
+/**
+ * The scheduled sweep over the users this workflow manages. For each one it decides, from
+ * IAM alone, whether its onboarding needs healing (sweep-decisions.ts), and starts a Step
+ * Functions execution that does it: the onboarding again, with the hire rebuilt from the
+ * user's tags and groups, or the reprovision state machine to reset the password or remove
+ * console access.
+ *
+ * Users that are not ours, and users who have signed in, are only read. The sweep itself never
+ * writes to IAM; its executions do. Execution names carry the user and the day, so a second
+ * sweep on the same day finds each action already started (Step Functions keeps names for 90
+ * days) and does nothing twice. A dry run reads and reports, and starts nothing.
+ */
+
+export interface SweepOptions {
+  /** Report what would be done; start nothing and write nothing. */
+  dryRun?: boolean;
+  /** The sweep's clock: decisions and execution names use it. */
+  now?: Date;
+}
+
+export type SweepOutcome =
+  /** Nothing to do, or not ours to do. */
+  | 'untouched'
+  /** An execution was started. */
+  | 'started'
+  /** An execution with today's name exists: an earlier sweep today already acted. */
+  | 'already-done-today'
+  /** Dry run: this execution would be started. */
+  | 'planned'
+  /** The user's tags do not say enough of its hire for the action: nothing done, ops should look. */
+  | 'not-rebuildable'
+  /** Inspecting or starting failed; the next sweep tries again. */
+  | 'error';
+
+export interface UserReport {
+  userName: string;
+  action: SweepAction;
+  reason: UntouchedReason | ReprovisionReason | 'no-login-profile';
+  outcome: SweepOutcome;
+  executionName?: string;
+  executionArn?: string;
+  /** Why it was not rebuildable, or the error. */
+  detail?: string;
+}
+
+export interface SweepReport {
+  dryRun: boolean;
+  startedAt: string;
+  finishedAt: string;
+  scanned: number;
+  actions: Record<SweepAction, number>;
+  outcomes: Record<SweepOutcome, number>;
+  users: UserReport[];
+}
+
+async function loginProfileOf(iam: IAMClient, userName: string): Promise<LoginProfile | undefined> {
+  try {
+    return (await iam.send(new GetLoginProfileCommand({ UserName: userName }))).LoginProfile;
+  } catch (error) {
+    if (error instanceof NoSuchEntityException) return undefined;
+    throw error;
+  }
+}
+
+/** Runs `work` over `items` with at most `limit` running at once; results keep the input order. */
+async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** `Name: message`: the report's one-line account of an error. */
+function nameAndMessage(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+interface Clients {
+  iam: IAMClient;
+  sfn: SFNClient;
+}
+
+async function start(
+  sfn: SFNClient,
+  stateMachineArn: string,
+  name: string,
+  input: unknown,
+): Promise<Pick<UserReport, 'outcome' | 'executionArn'>> {
+  try {
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
+    );
+    return { outcome: 'started', ...(executionArn && { executionArn }) };
+  } catch (error) {
+    if (error instanceof ExecutionAlreadyExists) return { outcome: 'already-done-today' };
+    throw error;
+  }
+}
+
+async function heal(clients: Clients, userName: string, settings: SweepSettings, options: Required<SweepOptions>): Promise<UserReport> {
+  const { now, dryRun } = options;
+  // Deleted since it was listed.
+  const user = await findUser(clients.iam, userName);
+  if (!user) return { userName, action: 'none', reason: 'no-such-user', outcome: 'untouched' };
+  const early = decideWithoutProfile(user, settings, now);
+  if (early) return { userName, ...early, outcome: 'untouched' };
+
+  const decision = decideWithProfile(user, await loginProfileOf(clients.iam, userName), settings, now);
+  if (decision.action === 'none') return { userName, ...decision, outcome: 'untouched' };
+
+  const name = executionName(decision.action, userName, now);
+  const report = { userName, ...decision, executionName: name };
+
+  // Whatever the action, a user whose tags cannot say whose it is gets no execution: it would
+  // only fail its validation, every day, and mail ops each time.
+  let stateMachineArn: string;
+  let input: unknown;
+  try {
+    if (decision.action === 'restart-onboarding') {
+      stateMachineArn = settings.onboardingStateMachineArn;
+      input = onboardingInput(await hireFromUser(clients.iam, user));
+    } else {
+      stateMachineArn = settings.reprovisionStateMachineArn;
+      // A reset emails the new password, so it needs the whole hire; a removal only whose user it is.
+      const identity = decision.action === 'reset-password' ? await hireFromUser(clients.iam, user) : identityFromUser(user);
+      input = reprovisionInput(decision, identity);
+    }
+  } catch (error) {
+    const outcome = error instanceof HireNotRebuildable ? 'not-rebuildable' : 'error';
+    return { ...report, outcome, detail: nameAndMessage(error) };
+  }
+
+  if (dryRun) return { ...report, outcome: 'planned' };
+  try {
+    return { ...report, ...(await start(clients.sfn, stateMachineArn, name, input)) };
+  } catch (error) {
+    return { ...report, outcome: 'error', detail: nameAndMessage(error) };
+  }
+}
+
+/**
+ * Sweeps the managed users once. Per-user failures are reported (outcome `error`) and do not
+ * stop the others. The report never holds a password: the sweep never sees one.
+ */
+export async function sweep(clients: Clients, settings: SweepSettings, options: SweepOptions = {}): Promise<SweepReport> {
+  parseSweepSettings(settings);
+  const resolved = { dryRun: options.dryRun ?? false, now: options.now ?? new Date() };
+  const startedAt = new Date();
+
+  const userNames: string[] = [];
+  for await (const page of paginateListUsers({ client: clients.iam }, { PathPrefix: settings.managedPath })) {
+    userNames.push(...(page.Users ?? []).map((u) => u.UserName ?? '').filter((n) => n !== ''));
+  }
+
+  const users = await mapWithConcurrency(userNames, settings.concurrency, async (userName): Promise<UserReport> => {
+    try {
+      return await heal(clients, userName, settings, resolved);
+    } catch (error) {
+      return { userName, action: 'none', reason: 'not-inspected', outcome: 'error', detail: nameAndMessage(error) };
+    }
+  });
+
+  const actions: Record<SweepAction, number> = { none: 0, 'restart-onboarding': 0, 'reset-password': 0, 'remove-console-access': 0 };
+  const outcomes: Record<SweepOutcome, number> = {
+    untouched: 0,
+    started: 0,
+    'already-done-today': 0,
+    planned: 0,
+    'not-rebuildable': 0,
+    error: 0,
+  };
+  for (const user of users) {
+    actions[user.action] += 1;
+    outcomes[user.outcome] += 1;
+  }
+  return {
+    dryRun: resolved.dryRun,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    scanned: users.length,
+    actions,
+    outcomes,
+    users,
+  };
+}
