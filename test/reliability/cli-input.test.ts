@@ -16,6 +16,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HIRE_FLAGS } from '../../cli/commands/start.ts';
 import { run } from '../../cli/main.ts';
+import { executionArnFor } from '../../cli/execution-rules.ts';
 import { ONBOARDING, REPROVISION } from '../../cli/target.ts';
 import { parseHire } from '../../functions/lib/hire.ts';
 import { recordFigure } from './figures.ts';
@@ -447,7 +448,7 @@ function mockAws(): void {
   iam.on(ListUsersCommand).resolves({ Users: [], IsTruncated: false });
   sfn.on(DescribeExecutionCommand).rejects(new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: { httpStatusCode: 400 } }));
   sfn.on(StartExecutionCommand).callsFake(async (input: { stateMachineArn: string; name: string }) => ({
-    executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`,
+    executionArn: executionArnFor(input.stateMachineArn, input.name),
     startDate: new Date(),
   }));
   cfn.on(DescribeStacksCommand).resolves({

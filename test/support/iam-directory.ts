@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+import { executionArnFor } from '../../cli/execution-rules.ts';
 import { noSuchEntity } from '../../testing/aws-fakes.ts';
 import { TEST_ENV } from '../../testing/lambda-env.ts';
 
@@ -176,7 +177,7 @@ export function fakeStepFunctions(options: { onStart?: (execution: StartedExecut
       stateMachineArn: input.stateMachineArn,
       name: input.name,
       input: JSON.parse(input.input) as unknown,
-      executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`,
+      executionArn: executionArnFor(input.stateMachineArn, input.name),
     };
     executions.set(key, execution);
     await options.onStart?.(execution);
