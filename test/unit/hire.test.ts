@@ -287,3 +287,33 @@ describe('parseHire: the error message', () => {
     expect(error.message.match(/email: /g)).toHaveLength(1);
   });
 });
+
+describe('InvalidHrEvent: its issues as data', () => {
+  it('carries one issue per bad field, the message being exactly their text', () => {
+    const error = rejection({ ...valid, employeeId: 'E 1', email: undefined, groups: ['dev ops'], extra: 1 });
+    expect(error.issues).toEqual([
+      { field: 'employeeId', problem: 'must be 1-64 characters of letters, digits and ._:/=+@-' },
+      { field: 'email', problem: 'is required' },
+      { field: 'groups.0', problem: 'must be IAM group names' },
+      { field: '(event)', problem: 'unknown field(s) "extra"' },
+    ]);
+    expect(error.message).toBe(
+      'Invalid HR event: employeeId: must be 1-64 characters of letters, digits and ._:/=+@-; email: is required; ' +
+        'groups.0: must be IAM group names; (event): unknown field(s) "extra"',
+    );
+  });
+
+  it('carries the issues of the checks made after the shape, too', () => {
+    expect(rejection({ ...valid, department: 'big' }, { big: Array.from({ length: 11 }, (_, i) => `g${i}`) }).issues).toEqual([
+      { field: 'department', problem: 'maps to more than 10 groups' },
+    ]);
+  });
+
+  it('renames fields into a new error whose message follows, leaving the original as it was', () => {
+    const error = rejection({ ...valid, email: undefined });
+    const renamed = error.withFieldsRenamed((field) => `${field} (--${field})`);
+    expect(renamed).toBeInstanceOf(InvalidHrEvent);
+    expect(renamed.message).toBe('Invalid HR event: email (--email): is required');
+    expect(error.message).toBe('Invalid HR event: email: is required');
+  });
+});
