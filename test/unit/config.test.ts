@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { config, parseConfig, resetConfigCache, type Config } from '../../functions/lib/config.ts';
+import { config, parseConfig, resetConfigCache, sweepConfig, type Config } from '../../functions/lib/config.ts';
 import { ConfigurationError } from '../../functions/lib/errors.ts';
+import { SWEEP_DEFAULTS } from '../../functions/lib/sweep-settings.ts';
 import { TEST_ENV } from '../support/env.ts';
 
 const required = {
@@ -175,5 +176,48 @@ describe('config()', () => {
     resetConfigCache();
     expect(() => config()).toThrow(ConfigurationError);
     expect(() => config()).toThrow(/SENDER_EMAIL: is required/);
+  });
+
+  describe('sweepConfig(), the sweep Lambda\'s settings', () => {
+    const onboarding = 'arn:aws:states:us-east-1:123456789012:stateMachine:iam-onboarding-test-onboarding';
+    const reprovision = 'arn:aws:states:us-east-1:123456789012:stateMachine:iam-onboarding-test-reprovision';
+    const arns = { ONBOARDING_STATE_MACHINE_ARN: onboarding, REPROVISION_STATE_MACHINE_ARN: reprovision };
+
+    it('is the stage\'s ownership and the sweep\'s variables, parsed once until reset', () => {
+      process.env = { ...saved, ...TEST_ENV, ...arns, UNUSED_PASSWORD_DAYS: '14' };
+      resetConfigCache();
+      expect(sweepConfig()).toEqual({
+        managedPath: TEST_ENV.MANAGED_PATH,
+        managedBy: TEST_ENV.MANAGED_BY,
+        onboardingStateMachineArn: onboarding,
+        reprovisionStateMachineArn: reprovision,
+        ...SWEEP_DEFAULTS,
+        unusedPasswordDays: 14,
+      });
+
+      process.env.UNUSED_PASSWORD_DAYS = '3';
+      expect(sweepConfig().unusedPasswordDays).toBe(14);
+      resetConfigCache();
+      expect(sweepConfig().unusedPasswordDays).toBe(3);
+    });
+
+    it('fails loudly naming the variable', () => {
+      process.env = { ...saved, ...TEST_ENV, ONBOARDING_STATE_MACHINE_ARN: onboarding, MAX_PASSWORD_RESETS: 'three' };
+      delete process.env.REPROVISION_STATE_MACHINE_ARN;
+      resetConfigCache();
+      expect(() => sweepConfig()).toThrowError(
+        expect.objectContaining({
+          name: 'ConfigurationError',
+          message: 'Invalid configuration: REPROVISION_STATE_MACHINE_ARN: is required; MAX_PASSWORD_RESETS: must be a whole number from 0 to 100',
+        }),
+      );
+    });
+
+    it('fails as every Lambda does when the shared settings are missing', () => {
+      process.env = { ...saved, ...TEST_ENV, ...arns };
+      delete process.env.MANAGED_BY;
+      resetConfigCache();
+      expect(() => sweepConfig()).toThrowError('Invalid configuration: MANAGED_BY: is required');
+    });
   });
 });

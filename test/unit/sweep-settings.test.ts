@@ -1,6 +1,5 @@
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
-import { resetConfigCache, sweepConfig } from '../../functions/lib/config.ts';
+import { describe, expect, it } from 'vitest';
 import {
   parseSweepSettings,
   SWEEP_DEFAULTS,
@@ -9,7 +8,6 @@ import {
   type SweepNumber,
   type SweepSettings,
 } from '../../functions/lib/sweep-settings.ts';
-import { TEST_ENV } from '../support/env.ts';
 
 const ONBOARDING = 'arn:aws:states:us-east-1:123456789012:stateMachine:iam-onboarding-test-onboarding';
 const REPROVISION = 'arn:aws:states:us-east-1:123456789012:stateMachine:iam-onboarding-test-reprovision';
@@ -99,43 +97,5 @@ describe('sweepNumberFromText (the CLI\'s flags)', () => {
         expect(sweepNumberFromText(key, text).success).toBe(env);
       }),
     );
-  });
-});
-
-describe('sweepConfig (the sweep Lambda\'s settings)', () => {
-  const saved = { ...process.env };
-  afterEach(() => {
-    process.env = { ...saved };
-    resetConfigCache();
-  });
-
-  it('is the stage\'s ownership and the sweep\'s variables, parsed once until reset', () => {
-    process.env = { ...saved, ...TEST_ENV, ...ARNS, UNUSED_PASSWORD_DAYS: '14' };
-    resetConfigCache();
-    expect(sweepConfig()).toEqual({ ...SETTINGS, managedBy: TEST_ENV.MANAGED_BY, unusedPasswordDays: 14 });
-
-    process.env.UNUSED_PASSWORD_DAYS = '3';
-    expect(sweepConfig().unusedPasswordDays).toBe(14);
-    resetConfigCache();
-    expect(sweepConfig().unusedPasswordDays).toBe(3);
-  });
-
-  it('fails loudly naming the variable', () => {
-    process.env = { ...saved, ...TEST_ENV, ONBOARDING_STATE_MACHINE_ARN: ONBOARDING, MAX_PASSWORD_RESETS: 'three' };
-    delete process.env.REPROVISION_STATE_MACHINE_ARN;
-    resetConfigCache();
-    expect(() => sweepConfig()).toThrowError(
-      expect.objectContaining({
-        name: 'ConfigurationError',
-        message: 'Invalid configuration: REPROVISION_STATE_MACHINE_ARN: is required; MAX_PASSWORD_RESETS: must be a whole number from 0 to 100',
-      }),
-    );
-  });
-
-  it('fails as every Lambda does when the shared settings are missing', () => {
-    process.env = { ...saved, ...TEST_ENV, ...ARNS };
-    delete process.env.MANAGED_BY;
-    resetConfigCache();
-    expect(() => sweepConfig()).toThrowError('Invalid configuration: MANAGED_BY: is required');
   });
 });
