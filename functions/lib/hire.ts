@@ -32,15 +32,15 @@ const emailAddress = z.string().check(
 );
 
 /**
- * An employee id: it is stored as a tag value and names executions, so only characters both
- * allow. `problem` is what another id is told.
+ * An employee id, as HR events give it and the `onboarding:employee-id` tag keeps it: what a
+ * reprovision request names too. `problem` is what another id is told.
  */
-export function employeeId(problem = 'must be 1-64 characters of letters, digits and ._:/=+@-') {
+export function employeeIdSchema(problem = 'must be 1-64 characters of letters, digits and ._:/=+@-') {
   return z.string().check(z.regex(/^[A-Za-z0-9._:/=+@-]{1,64}$/, problem));
 }
 
 export const hrEventSchema = z.strictObject({
-  employeeId: employeeId(),
+  employeeId: employeeIdSchema(),
   firstName: personName(100),
   lastName: personName(100),
   email: emailAddress,

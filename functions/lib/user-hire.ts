@@ -1,7 +1,7 @@
 import { paginateListGroupsForUser, type IAMClient, type User } from '@aws-sdk/client-iam';
 import * as z from 'zod/mini';
 import { HireNotRebuildable, InvalidHrEvent } from './errors.ts';
-import { employeeId, parseHire, type Hire } from './hire.ts';
+import { employeeIdSchema, parseHire, type Hire } from './hire.ts';
 import { iamUserName } from './iam-names.ts';
 import { tagValue, TAG } from './managed-user.ts';
 import { describeIssues, validate, type ValidationIssue } from './validation.ts';
@@ -21,7 +21,7 @@ const TAG_OF = {
  */
 export const hireIdentitySchema = z.strictObject({
   userName: iamUserName('must be an IAM user name'),
-  employeeId: employeeId('must be an employee id'),
+  employeeId: employeeIdSchema('must be an employee id'),
 });
 
 export type HireIdentity = z.output<typeof hireIdentitySchema>;
