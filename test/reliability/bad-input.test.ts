@@ -6,10 +6,9 @@
  */
 import { CreateUserCommand } from '@aws-sdk/client-iam';
 import type { SendEmailCommand } from '@aws-sdk/client-ses';
-import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instantRetries, loadDefinition, resolveTaskHandlers, runExecution, type TaskHandler } from '../../local/workflow.ts';
+import { inProcessStateMachine, type InProcessStateMachine } from '../../testing/state-machine.ts';
 import { fakeAws } from '../support/aws-fakes.ts';
 import { captureOutput } from '../support/capture.ts';
 import { applyTestEnv, TEST_ENV } from '../support/env.ts';
@@ -119,14 +118,12 @@ const anyCase: fc.Arbitrary<Case> = fc.oneof(
   { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((input): Case => ({ kind: 'arbitrary', input })) },
 );
 
-let definition: StateMachineDefinition;
-let handlers: Record<string, TaskHandler>;
+let onboarding: InProcessStateMachine;
 
 beforeAll(async () => {
   applyTestEnv();
   process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
-  definition = loadDefinition('statemachines/onboarding.asl.yaml');
-  handlers = await resolveTaskHandlers(definition);
+  onboarding = await inProcessStateMachine('onboarding', { namePrefix: 'fuzz' });
 });
 afterAll(() => {
   process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
@@ -136,23 +133,15 @@ describe('bad input', () => {
   it('refuses every invalid or overreaching HR event before any IAM call, onboards every valid one, and never crashes', async ({ task }) => {
     const tally = { tried: 0, rejected: 0, accepted: 0, crashes: 0, iamCallsOnRejected: 0, placesScanned: 0 };
     const refusals: Record<string, number> = Object.fromEntries(REFUSALS.map((name) => [name, 0]));
-    let run = 0;
 
     await fc.assert(
       fc.asyncProperty(anyCase, async (testCase) => {
         // Admins exists: a refused group is refused for not being allowed, not for being missing.
         const aws = fakeAws({ groups: ['developers', 'on-call', 'Admins', 'AdministratorAccess'] });
         const output = captureOutput();
-        run += 1;
         try {
           tally.tried += 1;
-          const result = await runExecution(definition, testCase.input as never, {
-            handlers,
-            stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:onboarding',
-            executionName: `fuzz-${run}`,
-            executionArn: `arn:aws:states:us-east-1:123456789012:execution:onboarding:fuzz-${run}`,
-            retryIntervalOverrides: instantRetries(definition),
-          }).catch((error: unknown) => {
+          const result = await onboarding.run(testCase.input).catch((error: unknown) => {
             tally.crashes += 1;
             throw error;
           });
