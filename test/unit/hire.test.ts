@@ -317,3 +317,11 @@ describe('InvalidHrEvent: its issues as data', () => {
     expect(error.message).toBe('Invalid HR event: email: is required');
   });
 });
+
+// Found by the bad-input fuzzing (test/reliability/bad-input.test.ts).
+describe('hire validation regressions', () => {
+  it.each(['\u2028', '\u2029'])('rejects the Unicode line separator %j in names (mail header injection)', (separator) => {
+    expect(() => parseHire({ ...valid, firstName: `Bob${separator}Bcc: x@evil.example` }, {})).toThrow(InvalidHrEvent);
+    expect(() => parseHire({ ...valid, lastName: `B${separator}` }, {})).toThrow(/lastName: must not contain control characters or line breaks/);
+  });
+});
