@@ -8,8 +8,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SweepReport } from '../../functions/lib/sweep.ts';
 import { ONBOARDING, REPROVISION } from '../../cli/target.ts';
-import { fakeAws, iamWrites, type FakeAws } from '../support/aws-fakes.ts';
-import { TEST_ENV } from '../support/env.ts';
+import { fakeAws, iamWrites, type FakeAws } from '../../testing/aws-fakes.ts';
+import { TEST_ENV } from '../../testing/lambda-env.ts';
 import { fakeDirectory, fakeStepFunctions, onboardedUser } from '../support/iam-directory.ts';
 import { cli } from './support.ts';
 

@@ -9,9 +9,9 @@ import type { SendEmailCommand } from '@aws-sdk/client-ses';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inProcessStateMachine, type InProcessStateMachine } from '../../testing/state-machine.ts';
-import { fakeAws } from '../support/aws-fakes.ts';
+import { fakeAws } from '../../testing/aws-fakes.ts';
 import { captureOutput } from '../support/capture.ts';
-import { applyTestEnv, TEST_ENV } from '../support/env.ts';
+import { applyTestEnv, TEST_ENV } from '../../testing/lambda-env.ts';
 import { expectNoSecrets, passwordsSent } from '../support/secrets.ts';
 import { recordFigure } from './figures.ts';
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { config, parseConfig, resetConfigCache, sweepConfig, type Config } from '../../functions/lib/config.ts';
 import { ConfigurationError } from '../../functions/lib/errors.ts';
 import { SWEEP_DEFAULTS } from '../../functions/lib/sweep-settings.ts';
-import { TEST_ENV } from '../support/env.ts';
+import { TEST_ENV } from '../../testing/lambda-env.ts';
 
 const required = {
   MANAGED_PATH: '/onboarding/',

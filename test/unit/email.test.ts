@@ -2,7 +2,7 @@ import { SendEmailCommand } from '@aws-sdk/client-ses';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sesClient } from '../../functions/lib/clients.ts';
 import { credentialsEmails, escapeHtml, sendEmails, signInUrl } from '../../functions/lib/email.ts';
-import { fakeAws, type FakeAws } from '../support/aws-fakes.ts';
+import { fakeAws, type FakeAws } from '../../testing/aws-fakes.ts';
 
 const password = "Tq7#mZ2!pX9@wL4$kR8'";
 const url = 'https://123456789012.signin.aws.amazon.com/console';

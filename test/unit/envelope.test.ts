@@ -3,8 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { kmsClient } from '../../functions/lib/clients.ts';
 import { openSecret, sealSecret } from '../../functions/lib/envelope.ts';
 import { CredentialsUnavailable } from '../../functions/lib/errors.ts';
-import { fakeAws, type FakeAws } from '../support/aws-fakes.ts';
-import { TEST_ENV } from '../support/env.ts';
+import { fakeAws, type FakeAws } from '../../testing/aws-fakes.ts';
+import { TEST_ENV } from '../../testing/lambda-env.ts';
 
 const keyId = TEST_ENV.KMS_KEY_ID;
 const ctx = { userName: 'bob.builder', executionId: 'arn:aws:states:us-east-1:123456789012:execution:onboarding:run-1' };

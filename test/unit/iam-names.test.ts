@@ -10,7 +10,7 @@ import {
   nameCharactersOf,
   toTagValue,
 } from '../../functions/lib/iam-names.ts';
-import { TEST_ENV } from '../support/env.ts';
+import { TEST_ENV } from '../../testing/lambda-env.ts';
 
 describe('IAM names', () => {
   it('user names: at most 64 of letters, digits and +=,.@_-', () => {

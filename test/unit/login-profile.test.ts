@@ -11,8 +11,8 @@ import { iamClient, kmsClient } from '../../functions/lib/clients.ts';
 import { openSecret } from '../../functions/lib/envelope.ts';
 import { createLoginProfile, redact } from '../../functions/lib/login-profile.ts';
 import { AWS_DEFAULT_RULES } from '../../functions/lib/password.ts';
-import { fakeAws, type FakeAws } from '../support/aws-fakes.ts';
-import { TEST_ENV } from '../support/env.ts';
+import { fakeAws, type FakeAws } from '../../testing/aws-fakes.ts';
+import { TEST_ENV } from '../../testing/lambda-env.ts';
 import { expectNoSecrets, passwordsSent } from '../support/secrets.ts';
 
 const request = {

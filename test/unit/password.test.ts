@@ -8,7 +8,7 @@ import {
   type PasswordRules,
 } from '../../functions/lib/password.ts';
 import { iamClient } from '../../functions/lib/clients.ts';
-import { fakeAws, type FakeAws } from '../support/aws-fakes.ts';
+import { fakeAws, type FakeAws } from '../../testing/aws-fakes.ts';
 
 // The symbols an IAM password policy counts as "non-alphanumeric".
 const IAM_SYMBOLS = "!@#$%^&*()_+-=[]{}|'";

@@ -13,8 +13,8 @@ import { GroupNotAllowed, GroupNotFound, UserNameConflict } from '../../function
 import type { Hire } from '../../functions/lib/hire.ts';
 import { AWS_DEFAULT_RULES } from '../../functions/lib/password.ts';
 import { provisionUser, type ProvisionSettings } from '../../functions/lib/provision-user.ts';
-import { fakeAws, iamWrites, managedUser, noSuchEntity, type FakeAws } from '../support/aws-fakes.ts';
-import { TEST_ENV, TEST_TRUST } from '../support/env.ts';
+import { fakeAws, iamWrites, managedUser, noSuchEntity, type FakeAws } from '../../testing/aws-fakes.ts';
+import { TEST_ENV, TEST_TRUST } from '../../testing/lambda-env.ts';
 
 const hire: Hire = {
   employeeId: 'E-1001',
