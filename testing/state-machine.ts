@@ -5,6 +5,7 @@
  * ./aws-fakes.ts, or the local stack. Retries are instant and every execution gets its own name.
  */
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { executionArnFor } from '../cli/execution-rules.ts';
 import {
   instantRetries,
   loadDefinition,
@@ -53,7 +54,7 @@ export async function inProcessStateMachine(key: string, options: InProcessOptio
         handlers,
         stateMachineArn: arn,
         executionName: name,
-        executionArn: `${arn.replace(':stateMachine:', ':execution:')}:${name}`,
+        executionArn: executionArnFor(arn, name),
         retryIntervalOverrides,
       }),
   };
