@@ -51,19 +51,31 @@ export class AwsRouter {
 
   /** The request as it came, sent to moto; moto's answer. */
   async forward(req: IncomingMessage, body: Buffer): Promise<HttpAnswer> {
-    const response = await fetch(new URL(req.url ?? '/', this.parts.motoEndpoint), {
-      method: req.method ?? 'GET',
-      headers: Object.fromEntries(
-        Object.entries(req.headers).filter(([k, v]) => typeof v === 'string' && !NOT_FORWARDED.includes(k)),
-      ) as Record<string, string>,
-      ...(body.length > 0 && { body }),
-      signal: this.parts.signal,
-    });
-    const headers: Record<string, string> = {};
-    response.headers.forEach((value, key) => {
-      if (!NOT_RETURNED.includes(key)) headers[key] = value;
-    });
-    return { status: response.status, headers, body: Buffer.from(await response.arrayBuffer()) };
+    // fetch leaves its abort listener on the signal it is given until the request is garbage
+    // collected: given the stack's own signal, a stack that runs for days would pile them up.
+    // Each call gets a signal of its own, which the stack's aborts while the call is pending.
+    const { signal: stackSignal } = this.parts;
+    stackSignal.throwIfAborted();
+    const call = new AbortController();
+    const abort = () => call.abort(stackSignal.reason);
+    stackSignal.addEventListener('abort', abort, { once: true });
+    try {
+      const response = await fetch(new URL(req.url ?? '/', this.parts.motoEndpoint), {
+        method: req.method ?? 'GET',
+        headers: Object.fromEntries(
+          Object.entries(req.headers).filter(([k, v]) => typeof v === 'string' && !NOT_FORWARDED.includes(k)),
+        ) as Record<string, string>,
+        ...(body.length > 0 && { body }),
+        signal: call.signal,
+      });
+      const headers: Record<string, string> = {};
+      response.headers.forEach((value, key) => {
+        if (!NOT_RETURNED.includes(key)) headers[key] = value;
+      });
+      return { status: response.status, headers, body: Buffer.from(await response.arrayBuffer()) };
+    } finally {
+      stackSignal.removeEventListener('abort', abort);
+    }
   }
 
   private stepFunctions(call: AwsRequest): HttpAnswer {
