@@ -1,5 +1,6 @@
 /**
- * Where an AWS call goes: a fault rule may answer or delay it; Step Functions is served here;
+ * Where an AWS call goes: a fault rule may answer or delay it; Step Functions and Lambda's
+ * Invoke are served here;
  * everything else is forwarded to moto, and what moto did is followed up (a user created for
  * IAM's settling faults, mail accepted for the journal, events put on a bus for the rules).
  * Every call ends in the request journal.
@@ -9,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { awsError, awsJson, AwsServiceError, errorCodeOf, parseAwsRequest, type AwsRequest, type HttpAnswer } from './aws-protocol.ts';
 import type { EventRouter } from './eventbridge.ts';
 import type { Fault, FaultInjector } from './faults.ts';
+import { invokeAnswer, invokedFunctionName, isLambdaInvoke, type LambdaTarget } from './lambda-api.ts';
 import type { RequestJournal } from './request-journal.ts';
 import type { StepFunctionsApi } from './step-functions.ts';
 
@@ -18,6 +20,8 @@ export interface AwsRouterParts {
   stepFunctions: StepFunctionsApi;
   rules: EventRouter;
   journal: RequestJournal;
+  /** The workflow's functions, for Lambda's Invoke. */
+  lambda: LambdaTarget;
   log: (line: string) => void;
   /** Aborted when the stack stops: pending waits and forwarded calls end. */
   signal: AbortSignal;
@@ -33,6 +37,14 @@ export class AwsRouter {
   async handle(req: IncomingMessage, body: Buffer, url: URL): Promise<HttpAnswer> {
     const { faults, journal } = this.parts;
     const call = parseAwsRequest(req.headers, url, body);
+    if (isLambdaInvoke(req.method, url)) {
+      // Lambda fault rules are applied by the function invocation itself, as for a Task's.
+      const invoke = { ...call, service: 'lambda', operation: 'Invoke', params: { FunctionName: invokedFunctionName(url) } };
+      journal.received(invoke);
+      const { answer, error } = await invokeAnswer(url, req.headers, body, this.parts.lambda);
+      journal.answered(invoke, answer.status, error, undefined);
+      return answer;
+    }
     journal.received(call);
     // Rules on `lambda` are about the workflow's functions, not the Lambda API.
     const fault = call.service === 'lambda' ? undefined : faults.pick(call);

@@ -15,6 +15,7 @@ import {
   retryIntervals,
   roleArnFor,
   runExecution,
+  sourceInvoker,
   stateMachineArnFor,
   taskFunctionKeys,
   type ExecutionResult,
@@ -63,6 +64,11 @@ export interface ExecutionEngineOptions {
   faults: FaultInjector;
   /** Fixed wait before every retry, in ms; default: each retrier's IntervalSeconds × 50, within 50–200 ms. */
   retryIntervalMs?: number;
+  /**
+   * Runs a function by key; default: its TypeScript handler, imported into this process. The
+   * stack's packaged mode runs the deployed zips on node 22 instead (local/packaged/).
+   */
+  invoke?: (functionKey: string, input: unknown) => Promise<unknown>;
 }
 
 /** Lambda's error report for a function that threw: what Step Functions puts in `Cause`. */
@@ -92,7 +98,11 @@ export class ExecutionEngine {
   /** Handler invocations still running, including those of stopped executions (Lambda finishes them). */
   private readonly inflight = new Set<Promise<unknown>>();
 
-  constructor(private readonly options: ExecutionEngineOptions) {}
+  private readonly invokeFunction: (functionKey: string, input: unknown) => Promise<unknown>;
+
+  constructor(private readonly options: ExecutionEngineOptions) {
+    this.invokeFunction = options.invoke ?? sourceInvoker({ identity: options.identity });
+  }
 
   /** Registers a state machine: resolves its handlers from serverless.yml and wraps them with faults. */
   async addStateMachine(config: StateMachineConfig): Promise<string> {
@@ -100,6 +110,7 @@ export class ExecutionEngine {
     const handlers = await resolveTaskHandlers(config.definition, {
       identity,
       around: (_state, functionKey, invoke) => this.invokeWithFaults(functionKey, invoke),
+      ...(this.options.invoke && { invoke: this.options.invoke }),
     });
     const deployed = JSON.stringify(config.definition, (key, value: unknown) => {
       const fn = key === 'Resource' ? functionKeyOf(value) : undefined;
@@ -130,6 +141,20 @@ export class ExecutionEngine {
 
   stateMachines(): StateMachine[] {
     return [...this.machines.values()];
+  }
+
+  /**
+   * A direct invocation of a function (Lambda's Invoke: the scheduled sweep, `aws lambda
+   * invoke`), with the same Lambda fault rules and error reports as a Task's; `idle()` waits for it.
+   */
+  async invoke(functionKey: string, payload: unknown): Promise<unknown> {
+    const running = this.invokeWithFaults(functionKey, () => this.invokeFunction(functionKey, payload));
+    this.inflight.add(running);
+    try {
+      return await running;
+    } finally {
+      this.inflight.delete(running);
+    }
   }
 
   /** What a Lambda invocation meets: injected Lambda faults, and errors reported as Lambda reports them. */

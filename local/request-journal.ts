@@ -33,7 +33,7 @@ export interface DeliveredMail {
 }
 
 const SAFE_PARAM =
-  /^(UserName|GroupName|Path|PathPrefix|PasswordResetRequired|PolicyArn|Source|Destination\.(To|Cc|Bcc)Addresses\.member\.\d+|Tags\.member\.\d+\.(Key|Value)|TagKeys\.member\.\d+|EmailAddress|KeyId|EncryptionContext|stateMachineArn|executionArn|name|statusFilter|Name|EventBusName)$/;
+  /^(UserName|GroupName|Path|PathPrefix|PasswordResetRequired|PolicyArn|Source|Destination\.(To|Cc|Bcc)Addresses\.member\.\d+|Tags\.member\.\d+\.(Key|Value)|TagKeys\.member\.\d+|EmailAddress|KeyId|EncryptionContext|stateMachineArn|executionArn|name|statusFilter|Name|EventBusName|FunctionName)$/;
 const PASSWORD_OPERATIONS = ['CreateLoginProfile', 'UpdateLoginProfile', 'ChangePassword'];
 const SECRET_PARAMS = ['Password', 'NewPassword', 'OldPassword'];
 const MASK = '********';

@@ -3,7 +3,11 @@
  *
  * - IAM, SES, KMS, STS (and the SQS/EventBridge parts it needs) from moto, a child process;
  * - Step Functions, running the real definitions from serverless.yml with the real handlers,
- *   in this process, with the environment the deployed functions get for the stage;
+ *   in this process, with the environment the deployed functions get for the stage; or, with
+ *   `packaged`, the zips `serverless package` wrote, on node 22 in processes of their own
+ *   (local/packaged/): what Lambda would run;
+ * - Lambda's Invoke (`aws lambda invoke`, `stack.invoke`), for functions no state machine
+ *   calls, such as the scheduled sweep;
  * - EventBridge PutEvents: moto matches the rules serverless.yml declares, the stack starts
  *   the state machines;
  * - AWS's real faults on any of these, from rules (see faults.ts), set at start or through
@@ -29,10 +33,13 @@ import type { HistoryEvent } from './history.ts';
 import { listen, readBody, send, sendJson } from './http.ts';
 import { resolveEnvironment } from './intrinsics.ts';
 import { startMoto, type Moto } from './moto.ts';
+import type { PackagedFunction } from './packaged/artifacts.ts';
+import { ensureNode22, type NodeRuntime } from './packaged/node22.ts';
+import { FunctionError, PackagedFunctions } from './packaged/workers.ts';
 import { ProcessEnvironment } from './process-env.ts';
 import { RequestJournal, type DeliveredMail, type RecordedRequest } from './request-journal.ts';
 import { seed, type SeedSummary } from './seed.ts';
-import { LOCAL_STAGE, PROJECT_ROOT } from './serverless-yaml.ts';
+import { LOCAL_STAGE, PROJECT_ROOT, readServerlessYaml } from './serverless-yaml.ts';
 import { loadServiceConfig, type ServiceConfig } from './service-config.ts';
 import { describeExecution, StepFunctionsApi, type ExecutionDescription } from './step-functions.ts';
 import { LOCAL_IDENTITY, stateMachineArnFor, type LambdaIdentity } from './workflow.ts';
@@ -56,6 +63,24 @@ export interface LocalStackOptions {
   /** Fixed wait before every Step Functions retry, in ms (default: scaled down from the definition, 50–200 ms). */
   retryIntervalMs?: number;
   root?: string;
+  /**
+   * Run what is deployed instead of the TypeScript sources: the functions of the package in
+   * `dir` (what `serverless package` wrote: template and zips, see local/packaged/package.ts),
+   * unpacked and run on node 22 (default: runtimes/node22, installed if missing), one process
+   * per execution environment.
+   */
+  packaged?: { dir: string; node?: NodeRuntime };
+}
+
+/** Where the functions run. */
+export interface FunctionsRuntime {
+  mode: 'source' | 'packaged';
+  /** `process.version` of the processes the handlers run in, as they report it. */
+  node: string;
+  /** Packaged mode: the node binary, the package's folder, and the version each function's environment reported. */
+  nodePath?: string;
+  packageDir?: string;
+  byFunction?: Record<string, string>;
 }
 
 export interface RouteInfo {
@@ -81,6 +106,8 @@ export interface LocalStack {
   clientEnv: Record<string, string>;
   /** The environment the functions run with (the stage's, intrinsics resolved). */
   functionEnv: Record<string, string>;
+  /** Where the functions run: their sources in this process, or the packaged zips on node 22. */
+  readonly functions: FunctionsRuntime;
   stateMachines: StateMachineInfo[];
   seeded: SeedSummary;
   moto: { endpoint: string; pid: number };
@@ -100,6 +127,12 @@ export interface LocalStack {
   waitForExecution(executionArn: string, timeoutMs?: number): Promise<ExecutionDescription>;
   /** Resolves when no execution is running and no function invocation is in flight. */
   waitForIdle(timeoutMs?: number): Promise<void>;
+  /**
+   * Invokes a function by its serverless.yml key, as Lambda's Invoke does (the schedule's
+   * invocation of the sweep, say): its JSON result, or an error with the function's error
+   * `name` and message. Lambda fault rules apply.
+   */
+  invoke(functionKey: string, payload?: unknown): Promise<unknown>;
   /** Empties moto and the stack (executions, faults, requests), then provisions and seeds again. */
   reset(): Promise<void>;
   stop(): Promise<void>;
@@ -126,6 +159,7 @@ interface Resources {
   env: ProcessEnvironment;
   closing: AbortController;
   moto?: Moto;
+  packaged?: PackagedFunctions;
   stopped: boolean;
 }
 
@@ -145,6 +179,7 @@ interface Parts {
   functionEnv: Record<string, string>;
   seeded: SeedSummary;
   log: (line: string) => void;
+  packaged?: PackagedFunctions;
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -159,6 +194,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     resources.server.closeAllConnections();
     resources.server.close();
     await resources.moto?.stop();
+    await resources.packaged?.stop();
     resources.env.restore();
     active = false;
     throw error;
@@ -169,14 +205,25 @@ async function assemble(options: LocalStackOptions, resources: Resources): Promi
   const log = options.quiet ? () => undefined : (options.log ?? ((line: string) => process.stderr.write(`${line}\n`)));
   const stage = options.stage ?? LOCAL_STAGE;
   const endpoint = await listenOnLoopback(resources.server, options.port);
-  const { moto, config } = await startBackends(stage, options.root ?? PROJECT_ROOT, resources.closing);
-  resources.moto = moto;
+  // moto, the stage's configuration and the packaged functions (unpacked, node 22 installed) side by side.
+  const [backends, packaged] = await Promise.allSettled([
+    startBackends(stage, options.root ?? PROJECT_ROOT, resources.closing).then((started) => {
+      resources.moto = started.moto;
+      return started;
+    }),
+    options.packaged ? openPackaged(options.packaged, log).then((opened) => (resources.packaged = opened)) : undefined,
+  ]);
+  if (backends.status === 'rejected') throw backends.reason;
+  if (packaged.status === 'rejected') throw packaged.reason;
+  const { moto, config } = backends.value;
   moto.onUnexpectedExit((code) => log(`local stack: moto exited unexpectedly (code ${code}); AWS calls will fail`));
-  for (const skipped of config.skippedEnvironment) {
-    log(`local stack: ${skipped} is not applied (all functions share one process and one SDK configuration)`);
+  if (!resources.packaged) {
+    for (const skipped of config.skippedEnvironment) {
+      log(`local stack: ${skipped} is not applied (all functions share one process and one SDK configuration)`);
+    }
   }
 
-  const parts = createParts({ endpoint, moto, config, stage, log, options });
+  const parts = createParts({ endpoint, moto, config, stage, log, options, ...(resources.packaged && { packaged: resources.packaged }) });
   await provision(parts, resources.env, options.seed !== false);
   // Handlers are imported once the environment is set: the logger reads its level at import.
   for (const machine of config.stateMachines) await parts.engine.addStateMachine(machine);
@@ -185,7 +232,16 @@ async function assemble(options: LocalStackOptions, resources: Resources): Promi
   const stack = localStack(parts, resources, options.seed !== false);
   serveRequests(resources, parts, stack);
   log(`local stack: ${endpoint} (moto ${moto.endpoint}, pid ${moto.pid})`);
+  if (parts.packaged) {
+    log(`local stack: the functions run packaged (${parts.packaged.dir}) on node ${stack.functions.node} (${parts.packaged.node.path})`);
+  }
   return stack;
+}
+
+/** The package unpacked, and node 22 (installed first if it is missing). */
+async function openPackaged(packaged: NonNullable<LocalStackOptions['packaged']>, log: (line: string) => void): Promise<PackagedFunctions> {
+  const node = packaged.node ?? (await ensureNode22(log));
+  return PackagedFunctions.open({ dir: packaged.dir, node });
 }
 
 /** Listens on loopback and returns the endpoint. */
@@ -220,8 +276,16 @@ async function startBackends(stage: string, root: string, closing: AbortControll
 }
 
 /** The clients, the fault rules, Step Functions, the rules and the journal, not provisioned yet. */
-function createParts(given: { endpoint: string; moto: Moto; config: ServiceConfig; stage: string; log: Parts['log']; options: LocalStackOptions }): Parts {
-  const { endpoint, moto, config, log, options } = given;
+function createParts(given: {
+  endpoint: string;
+  moto: Moto;
+  config: ServiceConfig;
+  stage: string;
+  log: Parts['log'];
+  options: LocalStackOptions;
+  packaged?: PackagedFunctions;
+}): Parts {
+  const { endpoint, moto, config, log, options, packaged } = given;
   const identity: LambdaIdentity = { ...LOCAL_IDENTITY, region: config.region, namePrefix: `${config.service}-${given.stage}-` };
   const direct = { endpoint: moto.endpoint, region: identity.region, credentials: CREDENTIALS, maxAttempts: 3 };
   const clients = {
@@ -236,6 +300,7 @@ function createParts(given: { endpoint: string; moto: Moto; config: ServiceConfi
     identity,
     faults,
     ...(options.retryIntervalMs !== undefined && { retryIntervalMs: options.retryIntervalMs }),
+    ...(packaged && { invoke: (functionKey: string, input: unknown) => packaged.invoke(functionKey, input) }),
   });
   const stepFunctions = new StepFunctionsApi(engine);
   const clientEnv: Record<string, string> = {
@@ -260,7 +325,25 @@ function createParts(given: { endpoint: string; moto: Moto; config: ServiceConfi
     clientEnv,
     functionEnv: {},
     seeded: { groups: [] },
+    ...(packaged && { packaged }),
   };
+}
+
+/**
+ * A packaged function's environment: the stack's AWS settings, then each variable the template
+ * gives the function, with the value the stack resolved for the stage (a plain value the stack
+ * did not resolve, such as a function's own AWS_* setting, as the template has it).
+ */
+function packagedEnvironment(parts: Parts, fn: PackagedFunction): Record<string, string> {
+  const env: Record<string, string> = { ...parts.clientEnv };
+  for (const [name, value] of Object.entries(fn.environment)) {
+    const resolved = parts.functionEnv[name] ?? (typeof value === 'object' || value === undefined ? undefined : String(value));
+    if (resolved === undefined) {
+      throw new Error(`${fn.key}: the packaged template sets ${name} to ${JSON.stringify(value)}, which the local stack does not resolve for stage ${parts.config.stage}`);
+    }
+    env[name] = resolved;
+  }
+  return env;
 }
 
 /** Creates what the environment refers to, sets the functions' environment, creates the rules, and seeds. */
@@ -278,6 +361,11 @@ async function provision(parts: Parts, env: ProcessEnvironment, seeding: boolean
   await parts.rules.provision(
     config.stateMachines.map((m) => ({ stateMachineArn: stateMachineArnFor(identity, m.name), stateMachineName: m.name, routes: m.routes })),
   );
+  if (parts.packaged) {
+    // New settings (a reset makes a new KMS key) mean new execution environments, as a deployment would.
+    await parts.packaged.configure({ identity, environment: (fn) => packagedEnvironment(parts, fn) });
+    await parts.packaged.warm();
+  }
   if (seeding) parts.seeded = await seed(clients, parts.functionEnv);
 }
 
@@ -311,6 +399,9 @@ function localStack(parts: Parts, resources: Resources, seeding: boolean): Local
     accountId: parts.identity.accountId,
     clientEnv: parts.clientEnv,
     functionEnv: parts.functionEnv,
+    get functions() {
+      return functionsRuntime(parts);
+    },
     stateMachines: stateMachineInfo(parts),
     get seeded() {
       return parts.seeded;
@@ -333,6 +424,13 @@ function localStack(parts: Parts, resources: Resources, seeding: boolean): Local
       return describeExecution(execution);
     },
     waitForIdle: (timeoutMs = 30_000) => withTimeout(engine.idle(), timeoutMs, 'running executions and invocations'),
+    invoke: async (functionKey, payload = {}) => {
+      try {
+        return await engine.invoke(functionKey, payload);
+      } catch (error) {
+        throw asFunctionError(error);
+      }
+    },
     reset: async () => {
       await engine.clear();
       faults.reset();
@@ -342,6 +440,34 @@ function localStack(parts: Parts, resources: Resources, seeding: boolean): Local
     },
     stop: () => stop(parts, resources),
   };
+}
+
+function functionsRuntime(parts: Parts): FunctionsRuntime {
+  const { packaged } = parts;
+  if (!packaged) return { mode: 'source', node: process.version };
+  const byFunction = Object.fromEntries([...packaged.versions].sort(([a], [b]) => a.localeCompare(b)));
+  const versions = [...new Set(Object.values(byFunction))];
+  return {
+    mode: 'packaged',
+    node: versions.length === 1 ? (versions[0] ?? '') : versions.join(', ') || packaged.node.version,
+    nodePath: packaged.node.path,
+    packageDir: packaged.dir,
+    byFunction,
+  };
+}
+
+/** A function's failure as the caller of Invoke sees it: its errorType as `name`, its errorMessage. */
+function asFunctionError(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  try {
+    const report = JSON.parse(error.message) as { errorType?: unknown; errorMessage?: unknown; trace?: unknown };
+    if (typeof report.errorType === 'string' && typeof report.errorMessage === 'string') {
+      return new FunctionError(report.errorType, report.errorMessage, Array.isArray(report.trace) ? report.trace.map(String) : []);
+    }
+  } catch {
+    // Not a function's report: a Lambda fault, with its own name and message.
+  }
+  return error;
 }
 
 async function stop(parts: Parts, resources: Resources): Promise<void> {
@@ -354,6 +480,7 @@ async function stop(parts: Parts, resources: Resources): Promise<void> {
   await parts.moto.stop();
   // In-flight handler calls now fail fast (connection refused); let them settle.
   await withTimeout(parts.engine.idle(), 5_000, 'stopped executions').catch(() => undefined);
+  await parts.packaged?.stop();
   Object.values(parts.clients).forEach((client) => client.destroy());
   resources.env.restore();
   active = false;
@@ -367,6 +494,13 @@ function serveRequests(resources: Resources, parts: Parts, stack: LocalStack): v
     stepFunctions: parts.stepFunctions,
     rules: parts.rules,
     journal: parts.journal,
+    lambda: {
+      namePrefix: parts.identity.namePrefix,
+      region: parts.identity.region,
+      accountId: parts.identity.accountId,
+      functionKeys: () => (parts.packaged ? [...parts.packaged.functions.keys()] : Object.keys(readServerlessYaml().functions)),
+      invoke: (functionKey, payload) => parts.engine.invoke(functionKey, payload),
+    },
     log: parts.log,
     signal: resources.closing.signal,
   });

@@ -138,11 +138,36 @@ async function importHandler(handlerPath: string, root: string): Promise<LambdaH
   return handler as LambdaHandler;
 }
 
+/**
+ * Invokes any serverless.yml function's TypeScript handler in this process with a Lambda
+ * context, by function key (a direct Invoke, for functions no state machine calls).
+ */
+export function sourceInvoker(options: { root?: string; identity?: LambdaIdentity } = {}): (functionKey: string, input: unknown) => Promise<unknown> {
+  const root = options.root ?? PROJECT_ROOT;
+  const loaded = new Map<string, Promise<LambdaHandler>>();
+  return async (functionKey, input) => {
+    let handler = loaded.get(functionKey);
+    if (!handler) {
+      const fn = readServerlessYaml(root).functions[functionKey];
+      if (!fn) throw new Error(`serverless.yml declares no function "${functionKey}"`);
+      handler = importHandler(fn.handler, root);
+      loaded.set(functionKey, handler);
+    }
+    const output = await (await handler)(input, lambdaContext(functionKey, options.identity));
+    return JSON.parse(JSON.stringify(output ?? null)) as unknown;
+  };
+}
+
 export interface ResolveOptions {
   root?: string;
   identity?: LambdaIdentity;
   /** Wraps each invocation: fault injection and call counting in tests and the local stack. */
   around?: (stateName: string, functionKey: string, invoke: () => Promise<unknown>) => Promise<unknown>;
+  /**
+   * Runs the function elsewhere instead of importing its TypeScript handler into this process:
+   * the local stack's packaged mode (the deployed zips on node 22, local/packaged/).
+   */
+  invoke?: (functionKey: string, input: JSONValue) => Promise<unknown>;
 }
 
 /**
@@ -161,9 +186,16 @@ export async function resolveTaskHandlers(
     if (!key) continue;
     const fn = functions[key];
     if (!fn) throw new Error(`State ${stateName} names function "${key}", which serverless.yml does not declare`);
-    const handler = await importHandler(fn.handler, root);
+    let run: (input: JSONValue) => Promise<unknown>;
+    if (options.invoke) {
+      const elsewhere = options.invoke;
+      run = (input) => elsewhere(key, input);
+    } else {
+      const handler = await importHandler(fn.handler, root);
+      run = (input) => handler(input, lambdaContext(key, options.identity));
+    }
     handlers[stateName] = async (input) => {
-      const invoke = () => handler(input, lambdaContext(key, options.identity));
+      const invoke = () => run(input);
       const output = options.around ? await options.around(stateName, key, invoke) : await invoke();
       // Lambda returns JSON: drop undefined and anything else JSON would.
       return JSON.parse(JSON.stringify(output ?? null)) as JSONValue;
