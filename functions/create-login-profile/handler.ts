@@ -2,6 +2,7 @@ import { iamClient, kmsClient } from '../lib/clients.ts';
 import { config } from '../lib/config.ts';
 import { lambdaHandler, logger } from '../lib/lambda.ts';
 import { createLoginProfile, type LoginProfileClaim } from '../lib/login-profile.ts';
+import { count } from '../lib/metrics.ts';
 import type { PasswordRules } from '../lib/password.ts';
 
 /** Sets a reset-required console password; only its KMS ciphertext leaves this function. */
@@ -19,6 +20,8 @@ export const handler = lambdaHandler(async (event: { userName: string; execution
     { kmsKeyId: KMS_KEY_ID, passwordLength: PASSWORD_LENGTH },
   );
   logger.info('login profile', { userName: event.userName, status: result.status });
+  if (result.status === 'ALREADY_PROVISIONED') count('AlreadyProvisioned');
+  if (result.status === 'IN_PROGRESS_ELSEWHERE') count('InProgressElsewhere');
   if (result.status === 'CREATED' && !result.issuedAtTagged) {
     logger.warn('password issued but its date could not be tagged', { userName: event.userName });
   }

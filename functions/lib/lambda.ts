@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { publishMetrics } from './metrics.ts';
 
 /**
  * The shared logger. Events are never logged whole (`logEvent` stays off): some carry sealed
@@ -20,8 +21,10 @@ export function accountIdOf(context: Pick<Context, 'invokedFunctionArn'>): strin
 }
 
 /**
- * Wraps a handler body with middy: Lambda context and correlation id in every log line, and
- * one error line (name and message only) before the error goes back to Step Functions.
+ * Wraps a handler body with middy: Lambda context and correlation id in every log line, one
+ * error line (name and message only) before the error goes back to Step Functions, and the
+ * workflow metrics the body counted (metrics.ts) published as the invocation ends, whether it
+ * returns or throws.
  */
 export function lambdaHandler<TEvent, TResult>(
   body: (event: TEvent, context: Context) => Promise<TResult>,
@@ -40,5 +43,6 @@ export function lambdaHandler<TEvent, TResult>(
         const error = request.error;
         logger.error('step failed', { errorName: error?.name, errorMessage: error?.message });
       },
-    });
+    })
+    .use({ after: publishMetrics, onError: publishMetrics });
 }

@@ -3,6 +3,7 @@ import { config } from '../lib/config.ts';
 import type { Hire } from '../lib/hire.ts';
 import { lambdaHandler, logger } from '../lib/lambda.ts';
 import type { CaughtError } from '../lib/caught-error.ts';
+import { countFailure } from '../lib/metrics.ts';
 import { notifyOps } from '../lib/ops-notice.ts';
 
 /**
@@ -23,6 +24,9 @@ export const handler = lambdaHandler(
       { sender: SENDER_EMAIL, opsEmail: OPS_EMAIL },
     );
     logger.info('ops notified', { errorName: error.Error, messageId: result.messageId });
+    // Counted once ops know (a retry after a failed send counts nothing twice). A removal of
+    // console access is mailed the same way but is no failure: its own step counted it.
+    if (error.Error !== 'ConsoleAccessRemoved') countFailure(error.Error);
     return result;
   },
 );

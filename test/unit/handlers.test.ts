@@ -45,7 +45,7 @@ interface Invocation<T> {
   result?: T;
   error?: Error;
   context: Context;
-  /** The structured log lines this invocation wrote. */
+  /** The structured log lines this invocation wrote (metrics, in the embedded metric format, are not log lines). */
   records: Array<Record<string, unknown>>;
 }
 
@@ -59,7 +59,7 @@ async function invoke<T>(handler: Handler, functionKey: string, event: unknown):
   } catch (error) {
     invocation.error = error as Error;
   }
-  invocation.records = fake.output.records().slice(before);
+  invocation.records = fake.output.records().slice(before).filter((record) => !('_aws' in record));
   return invocation;
 }
 

@@ -1,6 +1,7 @@
 import { iamClient, kmsClient } from '../../lib/clients.ts';
 import { config, ownershipOf, trustPolicyOf } from '../../lib/config.ts';
 import { lambdaHandler, logger } from '../../lib/lambda.ts';
+import { count } from '../../lib/metrics.ts';
 import { parseReprovisionRequest, resetPassword } from '../../lib/reprovision-user.ts';
 
 /** Gives a managed user a new reset-required password; only its KMS ciphertext leaves this function. */
@@ -20,5 +21,6 @@ export const handler = lambdaHandler(async (event: { request: unknown; execution
     reason: result.reason,
     ...(result.status === 'RESET' && { passwordResets: result.passwordResets }),
   });
+  if (result.status === 'RESET') count('PasswordsReset');
   return result;
 });
