@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
+import { describeIssues, validate } from '../functions/lib/validation.ts';
 
 /** Errors with their AWS status and message, as the services answer them. */
 const KNOWN_ERRORS: Record<string, { status: number; message: (params: Record<string, string>) => string }> = {
@@ -107,13 +108,10 @@ export class InvalidFaultRule extends Error {
 export function parseFaultRules(input: unknown): Array<z.output<typeof faultRuleSchema>> {
   const list = Array.isArray(input) ? input : [input];
   return list.map((raw, index) => {
-    const result = faultRuleSchema.safeParse(raw);
+    const result = validate(faultRuleSchema, raw, '(rule)');
     if (!result.success) {
       const where = list.length > 1 ? `rule ${index}: ` : '';
-      const problems = result.error.issues
-        .map((issue) => `${issue.path.join('.') || '(rule)'}: ${issue.message}`)
-        .join('; ');
-      throw new InvalidFaultRule(`Invalid fault rule: ${where}${problems}`);
+      throw new InvalidFaultRule(`Invalid fault rule: ${where}${describeIssues(result.issues)}`);
     }
     return result.data;
   });
