@@ -21,7 +21,9 @@ export interface ServerlessYaml {
 }
 
 export function readServerlessYaml(root = PROJECT_ROOT): ServerlessYaml {
-  return parse(readFileSync(path.join(root, 'serverless.yml'), 'utf8'), { merge: true }) as ServerlessYaml;
+  // The project's own file: its anchors (shared alarm settings, IAM statements) are not an attack,
+  // however many times they are merged; the parser's default limit of 100 aliases would refuse it.
+  return parse(readFileSync(path.join(root, 'serverless.yml'), 'utf8'), { merge: true, maxAliasCount: -1 }) as ServerlessYaml;
 }
 
 const declared = readServerlessYaml();
