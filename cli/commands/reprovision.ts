@@ -1,30 +1,17 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
-import { isIamPath, isManagedByValue } from '../../functions/lib/iam-names.ts';
-import type { Ownership } from '../../functions/lib/managed-user.ts';
+import { Option, type Command } from 'commander';
 import { sweep, type SweepReport } from '../../functions/lib/sweep.ts';
-import { SWEEP_DEFAULTS, sweepNumberFromText, type SweepNumber, type SweepSettings } from '../../functions/lib/sweep-settings.ts';
-import { DEFAULT_MANAGED_PATH, LOCAL_STAGE, SERVICE } from '../../local/serverless-yaml.ts';
-import { EXIT, oneLine, printJson, table, UsageError, type CommandContext, type Io } from '../output.ts';
+import { SWEEP_DEFAULTS, type SweepSettings } from '../../functions/lib/sweep-settings.ts';
+import { ownership, sweepNumber, withOwnershipOptions, withSweepOptions, type SweepOptions } from '../managed-users.ts';
+import { EXIT, oneLine, printJson, table, type CommandContext, type Io } from '../output.ts';
 import { checkStateMachineArn, ONBOARDING, REPROVISION, withCommonOptions, withSession, type TargetOptions } from '../target.ts';
 
-interface ReprovisionOptions extends TargetOptions {
+interface ReprovisionOptions extends TargetOptions, SweepOptions {
   dryRun?: boolean;
-  // Commander fills these in with the defaults.
-  unusedPasswordDays: number;
-  maxPasswordResets: number;
+  // Commander fills it in with the default.
   concurrency: number;
   managedPath?: string;
   managedBy?: string;
   onboardingStateMachineArn?: string;
-}
-
-/** The sweep's own rule for the setting, or commander reports the flag as bad input (exit 2). */
-function sweepNumber(key: SweepNumber) {
-  return (value: string): number => {
-    const result = sweepNumberFromText(key, value);
-    if (!result.success) throw new InvalidArgumentError(result.issues.map((issue) => issue.problem).join('; '));
-    return result.data;
-  };
 }
 
 export function register(program: Command, ctx: CommandContext): void {
@@ -33,34 +20,13 @@ export function register(program: Command, ctx: CommandContext): void {
     .description(
       'sweep the managed users now, as the schedule does: restart unfinished onboardings, reset and re-send passwords never used',
     )
-    .option('--dry-run', 'report what would be done; start nothing and change nothing')
-    .option('--unused-password-days <n>', 'reset a temporary password unused this many days', sweepNumber('unusedPasswordDays'), SWEEP_DEFAULTS.unusedPasswordDays)
-    .option('--max-password-resets <k>', 'resets of one password before console access is removed instead', sweepNumber('maxPasswordResets'), SWEEP_DEFAULTS.maxPasswordResets)
-    .option('--concurrency <c>', 'users handled at the same time', sweepNumber('concurrency'), SWEEP_DEFAULTS.concurrency)
-    .option('--managed-path <path>', `IAM path of the users the workflow manages (default: ${DEFAULT_MANAGED_PATH})`)
-    .option('--managed-by <value>', `the stage's onboarding:managed-by tag value (default: ${SERVICE}-<stage>)`)
-    .addOption(
-      new Option('--onboarding-state-machine-arn <arn>', `onboarding state machine ARN (default: $${ONBOARDING.env})`).conflicts(['stage']),
-    );
+    .option('--dry-run', 'report what would be done; start nothing and change nothing');
+  withSweepOptions(command).option('--concurrency <c>', 'users handled at the same time', sweepNumber('concurrency'), SWEEP_DEFAULTS.concurrency);
+  withOwnershipOptions(command).addOption(
+    new Option('--onboarding-state-machine-arn <arn>', `onboarding state machine ARN (default: $${ONBOARDING.env})`).conflicts(['stage']),
+  );
   // --state-machine-arn names the reprovision state machine: the one this command is about.
   withCommonOptions(command, REPROVISION).action(async (options: ReprovisionOptions) => ctx.exit(await reprovision(ctx.io, options)));
-}
-
-/** Which users are ours, from the flags: checked before anything is sent to AWS. */
-function ownership(options: ReprovisionOptions): Ownership {
-  const managedPath = options.managedPath ?? DEFAULT_MANAGED_PATH;
-  if (!isIamPath(managedPath)) {
-    throw new UsageError(`--managed-path: ${JSON.stringify(managedPath)} is not an IAM path (like /onboarding/: starts and ends with "/", at most 512 characters)`);
-  }
-  const stage = options.local ? LOCAL_STAGE : options.stage;
-  const managedBy = options.managedBy ?? (stage && `${SERVICE}-${stage}`);
-  if (managedBy === undefined) {
-    throw new UsageError(`which deployment's users? Pass --stage <stage> or --local, or --managed-by <value> (the stage's managedBy, ${SERVICE}-<stage>)`);
-  }
-  if (!isManagedByValue(managedBy)) {
-    throw new UsageError(`--managed-by: ${JSON.stringify(managedBy)} is not an IAM tag value (1-256 letters, digits, spaces and _.:/=+-@)`);
-  }
-  return { managedPath, managedBy };
 }
 
 async function reprovision(io: Io, options: ReprovisionOptions): Promise<number> {
