@@ -25,6 +25,12 @@ const RUNTIME_SCRIPT = path.join(import.meta.dirname, 'lambda-runtime.mjs');
 export const MAX_ENVIRONMENTS = 10;
 const INIT_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 2_000;
+/**
+ * How long after the deadline a result may still arrive: the handler sees the deadline itself
+ * (middy answers 5 ms before it), and its answer needs a moment to cross the process boundary,
+ * which Lambda's runtime API does not.
+ */
+const DEADLINE_GRACE_MS = 100;
 
 /** An error a packaged function threw, as Lambda reported it: `name` is its errorType. */
 export class FunctionError extends Error {
@@ -64,6 +70,8 @@ class Environment {
   readonly logStream: string;
   busy = false;
   alive = true;
+  /** Timed out: killed, and never handed another invocation. */
+  discarded = false;
   private pending: Pending | undefined;
 
   constructor(
@@ -150,10 +158,11 @@ class Environment {
       const timer = setTimeout(() => {
         if (this.pending?.id !== id) return;
         this.pending = undefined;
-        reject(new FunctionError('Sandbox.Timedout', `RequestId: ${id} Error: Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds`));
         // Lambda discards an environment whose invocation timed out.
+        this.discarded = true;
         this.child.kill('SIGKILL');
-      }, timeoutMs);
+        reject(new FunctionError('Sandbox.Timedout', `RequestId: ${id} Error: Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds`));
+      }, timeoutMs + DEADLINE_GRACE_MS);
       this.pending = { id, resolve, reject, timer };
       const lost = (error: Error | null) => {
         if (!error || this.pending?.id !== id) return;
@@ -306,7 +315,7 @@ export class PackagedFunctions {
   private async acquire(fn: PackagedFunction): Promise<Environment> {
     const set = this.environments.get(fn.key) ?? new Set<Environment>();
     for (const environment of set) {
-      if (environment.alive && !environment.busy) {
+      if (environment.alive && !environment.discarded && !environment.busy) {
         environment.busy = true;
         // A starting environment may still fail its init; it then fails this invocation.
         await environment.ready;
@@ -329,7 +338,7 @@ export class PackagedFunctions {
   /** Hands the environment to the next waiting invocation, or marks it idle. */
   private release(environment: Environment): void {
     const next = this.waiting.get(environment.fn.key)?.shift();
-    if (next && environment.alive) return next.resolve(environment);
+    if (next && environment.alive && !environment.discarded) return next.resolve(environment);
     environment.busy = false;
     if (next) this.acquire(environment.fn).then(next.resolve, next.reject);
   }

@@ -9,19 +9,23 @@
  * moto, Serverless Framework or node 22 fails the suite.
  */
 import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import os from 'node:os';
+import zlib from 'node:zlib';
 import path from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import { GetExecutionHistoryCommand, SFNClient, StartExecutionCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { tagValue } from '../../functions/lib/managed-user.ts';
-import { ensureNode22 } from '../../local/packaged/node22.ts';
+import { TEMPLATE_FILE } from '../../local/packaged/artifacts.ts';
+import { ensureNode22, type NodeRuntime } from '../../local/packaged/node22.ts';
 import { packageForLocal, type PackageResult } from '../../local/packaged/package.ts';
 import { readServerlessYaml } from '../../local/serverless-yaml.ts';
 import { iamEventualConsistency, startLocalStack, type LocalStack } from '../../local/stack.ts';
-import { PROJECT_ROOT } from '../../local/workflow.ts';
+import { PackagedFunctions } from '../../local/packaged/workers.ts';
+import { LOCAL_IDENTITY, PROJECT_ROOT } from '../../local/workflow.ts';
 import { captureOutput } from '../support/capture.ts';
 import { expectNoSecrets } from '../support/secrets.ts';
 
@@ -40,6 +44,7 @@ interface Hire {
 const ADA = hiredEvent.detail as unknown as Hire;
 const GRACE: Hire = { employeeId: 'E-1906', firstName: 'Grace', lastName: 'Hopper', email: 'grace.hopper@example.com', department: 'engineering' };
 
+let node: NodeRuntime;
 let workDir: string;
 let packaged: PackageResult;
 let stack: LocalStack;
@@ -75,7 +80,7 @@ const alive = (pid: number) => {
 
 beforeAll(async () => {
   const started = performance.now();
-  const node = await ensureNode22((line) => console.log(line));
+  node = await ensureNode22((line) => console.log(line));
   workDir = await mkdtemp(path.join(os.tmpdir(), 'deployed-test-'));
   packaged = await packageForLocal({ outDir: path.join(workDir, 'package') });
   const packagedAt = performance.now();
@@ -250,3 +255,122 @@ describe('the packaged service on the local stack (node 22)', () => {
     expectNoSecrets(stack.passwordsSent(), { report, logs: output.text(), executions: stack.executions() });
   });
 });
+
+describe('a package that would fail on Lambda', () => {
+  /** The package's template and zips in a folder of their own, with the template changed by `edit`. */
+  async function variant(name: string, edit: (resources: Record<string, { Type: string; Properties: Record<string, unknown> }>) => void): Promise<string> {
+    const dir = path.join(workDir, name);
+    await mkdir(dir);
+    const template = JSON.parse(readFileSync(packaged.templatePath, 'utf8')) as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+    edit(template.Resources);
+    await writeFile(path.join(dir, TEMPLATE_FILE), JSON.stringify(template));
+    for (const fn of packaged.functions) await copyFile(fn.zip, path.join(dir, path.basename(fn.zip)));
+    return dir;
+  }
+
+  it('does not start when a handler cannot be loaded, and says which and why', async () => {
+    const dir = await variant('broken-handlers', (resources) => {
+      const props = (id: string) => resources[id]?.Properties ?? {};
+      props('CreateUserLambdaFunction').Handler = 'functions/create-user/missing.handler';
+      props('ValidateHireLambdaFunction').Handler = 'functions/validate-hire/handler.nope';
+    });
+    const functions = await PackagedFunctions.open({ dir, node });
+    try {
+      await functions.configure({ identity: LOCAL_IDENTITY, environment: () => ({}) });
+      const failure = functions.warm();
+      await expect(failure).rejects.toThrow(/createUser \(functions\/create-user\/missing\.handler in createUser\.zip\): Runtime\.ImportModuleError/);
+      await expect(failure).rejects.toThrow(/validateHire .*Runtime\.HandlerNotFound: functions\/validate-hire\/handler\.nope is undefined or not exported/);
+      await expect(failure).rejects.toThrow(/did not start on node v22\./);
+    } finally {
+      await functions.stop();
+    }
+  });
+
+  it("gives the handler Lambda's deadline: middy ends a hung invocation just before the function timeout", async () => {
+    const dir = await variant('short-timeout', (resources) => {
+      const props = resources.ReprovisionSweepLambdaFunction?.Properties ?? {};
+      props.Timeout = 0.5;
+    });
+    // An endpoint that accepts connections and never answers: the sweep's first IAM call hangs.
+    const sockets = new Set<Socket>();
+    const blackHole = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+    const functions = await PackagedFunctions.open({ dir, node });
+    try {
+      const endpoint = `http://127.0.0.1:${(blackHole.address() as AddressInfo).port}`;
+      await functions.configure({ identity: LOCAL_IDENTITY, environment: () => ({ ...stack.clientEnv, ...stack.functionEnv, AWS_ENDPOINT_URL: endpoint }) });
+      await functions.warm();
+      const started = performance.now();
+      // context.getRemainingTimeInMillis() counts down from the template's Timeout (in-process it is a fixed 30 s).
+      await expect(functions.invoke('reprovisionSweep', { dryRun: true })).rejects.toMatchObject({ name: 'TimeoutError' });
+      expect(performance.now() - started).toBeGreaterThan(400);
+    } finally {
+      await functions.stop();
+      sockets.forEach((socket) => socket.destroy());
+      blackHole.close();
+    }
+  });
+
+  it('ends an invocation past the timeout with Sandbox.Timedout, and one whose runtime exits with Runtime.ExitError', async () => {
+    const dir = path.join(workDir, 'synthetic');
+    await mkdir(dir);
+    // Two functions no middy guards: one blocks its event loop, one exits mid-invocation.
+    await writeFile(path.join(dir, 'spin.zip'), zipOf({ 'spin.mjs': 'export const handler = async () => { const end = Date.now() + 10_000; while (Date.now() < end); };' }));
+    await writeFile(path.join(dir, 'exit.zip'), zipOf({ 'lib/exit.js': 'exports.handler = (event, context, callback) => { process.exit(3); };' }));
+    const lambda = (key: string, handler: string) => ({
+      Type: 'AWS::Lambda::Function',
+      Properties: { Code: { S3Key: `serverless/x/${key}.zip` }, Handler: handler, Runtime: 'nodejs22.x', Timeout: 0.3, MemorySize: 128 },
+    });
+    await writeFile(path.join(dir, TEMPLATE_FILE), JSON.stringify({ Resources: { Spin: lambda('spin', 'spin.handler'), Exit: lambda('exit', 'lib/exit.handler') } }));
+    const functions = await PackagedFunctions.open({ dir, node });
+    try {
+      await functions.configure({ identity: LOCAL_IDENTITY, environment: () => ({}) });
+      await functions.warm();
+      await expect(functions.invoke('spin', {})).rejects.toMatchObject({ name: 'Sandbox.Timedout', message: expect.stringMatching(/Task timed out after 0\.30 seconds$/) });
+      // The timed-out environment was discarded: the next invocation gets a new one (and times out again).
+      await expect(functions.invoke('spin', {})).rejects.toMatchObject({ name: 'Sandbox.Timedout' });
+      await expect(functions.invoke('exit', {})).rejects.toMatchObject({ name: 'Runtime.ExitError', message: expect.stringContaining('exit status 3') });
+    } finally {
+      await functions.stop();
+    }
+  });
+});
+
+/** A zip of the given files, stored (not compressed), as Lambda accepts it. */
+function zipOf(files: Record<string, string>): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const [name, text] of Object.entries(files)) {
+    const data = Buffer.from(text);
+    const nameBytes = Buffer.from(name);
+    const crc = zlib.crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(nameBytes.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(nameBytes.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, nameBytes, data);
+    centrals.push(central, nameBytes);
+    offset += local.length + nameBytes.length + data.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(Object.keys(files).length, 8);
+  end.writeUInt16LE(Object.keys(files).length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end]);
+}
