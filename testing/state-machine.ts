@@ -1,8 +1,10 @@
 /**
  * One state machine of statemachines/, run in-process (aws-local-stepfunctions) with the real
  * Lambda handlers: what the state-machine tests, the least-privilege suite and the API-call
- * benchmark run. AWS is whatever the handlers' clients reach: the aws-sdk-client-mock fakes of
- * ./aws-fakes.ts, or the local stack. Retries are instant and every execution gets its own name.
+ * benchmarks run. AWS is whatever the handlers' clients reach: the aws-sdk-client-mock fakes of
+ * ./aws-fakes.ts, or the local stack; or the functions run elsewhere (`invoke`: the burst
+ * benchmark's Lambda environments, ./lambda-instances.ts). Retries are instant unless the
+ * definition's own waits are asked for, and every execution gets its own name.
  */
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { executionArnFor } from '../cli/execution-rules.ts';
@@ -33,6 +35,13 @@ export interface InProcessOptions {
   arn?: string;
   /** Wraps each Lambda invocation: fault injection, attribution of AWS calls. */
   around?: ResolveOptions['around'];
+  /** Runs each Task's function elsewhere instead of importing its handler into this process. */
+  invoke?: ResolveOptions['invoke'];
+  /**
+   * `instant` (default): every retry at once. `definition`: the definition's own waits,
+   * backoff and jitter (`Math.random`), in whatever time `setTimeout` keeps (a fake clock's).
+   */
+  retryWaits?: 'instant' | 'definition';
   /** Default: `run`. */
   namePrefix?: string;
 }
@@ -42,8 +51,11 @@ let executions = 0;
 export async function inProcessStateMachine(key: string, options: InProcessOptions = {}): Promise<InProcessStateMachine> {
   const arn = options.arn ?? `arn:aws:states:us-east-1:123456789012:stateMachine:${key}`;
   const definition = loadDefinition(`statemachines/${key}.asl.yaml`);
-  const handlers = await resolveTaskHandlers(definition, options.around ? { around: options.around } : {});
-  const retryIntervalOverrides = instantRetries(definition);
+  const handlers = await resolveTaskHandlers(definition, {
+    ...(options.around && { around: options.around }),
+    ...(options.invoke && { invoke: options.invoke }),
+  });
+  const retryIntervalOverrides = options.retryWaits === 'definition' ? undefined : instantRetries(definition);
   return {
     key,
     arn,
@@ -55,7 +67,7 @@ export async function inProcessStateMachine(key: string, options: InProcessOptio
         stateMachineArn: arn,
         executionName: name,
         executionArn: executionArnFor(arn, name),
-        retryIntervalOverrides,
+        ...(retryIntervalOverrides && { retryIntervalOverrides }),
       }),
   };
 }

@@ -1,0 +1,83 @@
+/**
+ * Burst benchmark: `npm run bench:burst [-- --hires 1000 --iam-rate 10 --iam-burst 20 --ses-rate 14 --seed 1]`.
+ *
+ * A quiet day first (one hire alone: its IAM calls and its time), then N hires at the same
+ * instant, through the real onboarding definition and handlers, in virtual time, against IAM
+ * behind its token bucket and SES behind its send rate (testing/burst.ts says how). Prints the
+ * figures; `--json` prints them as one JSON document. Figures only: nothing here is a test.
+ */
+import '../local/polyfills.ts';
+import { parseArgs } from 'node:util';
+import { DEFAULT_WORLD, runBurst, type BurstFigures, type WorldOptions } from '../testing/burst.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    hires: { type: 'string', default: '1000' },
+    'iam-rate': { type: 'string', default: String(DEFAULT_WORLD.iamRate) },
+    'iam-burst': { type: 'string', default: String(DEFAULT_WORLD.iamBurst) },
+    'ses-rate': { type: 'string', default: String(DEFAULT_WORLD.sesRate) },
+    seed: { type: 'string', default: String(DEFAULT_WORLD.seed) },
+    'latency-ms': { type: 'string', default: String(DEFAULT_WORLD.latencyMs) },
+    'lambda-concurrency': { type: 'string', default: String(DEFAULT_WORLD.lambdaConcurrency) },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+function positive(name: string, text: string | undefined): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) {
+    process.stderr.write(`bench:burst: --${name} must be a positive number (got "${text}")\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const options: WorldOptions = {
+  ...DEFAULT_WORLD,
+  iamRate: positive('iam-rate', flags['iam-rate']),
+  iamBurst: positive('iam-burst', flags['iam-burst']),
+  sesRate: positive('ses-rate', flags['ses-rate']),
+  seed: positive('seed', flags.seed),
+  latencyMs: positive('latency-ms', flags['latency-ms']),
+  lambdaConcurrency: positive('lambda-concurrency', flags['lambda-concurrency']),
+};
+const hires = Math.round(positive('hires', flags.hires));
+
+const quiet = await runBurst(1, options);
+const burst = await runBurst(hires, options);
+const callsPerHire = quiet.iamCalls;
+const boundMs = ((hires * callsPerHire) / options.iamRate) * 1000;
+
+const figures = {
+  settings: { hires, ...options },
+  singleHire: { iamCalls: quiet.iamCalls, stateTransitions: quiet.stateTransitions, lambdaInvocations: quiet.lambdaInvocations, ms: quiet.makespanMs },
+  burst,
+  boundMs,
+  makespanOverBound: burst.makespanMs / boundMs,
+};
+
+if (flags.json) {
+  process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
+} else {
+  const n = (value: number) => value.toLocaleString('en-US');
+  const s = (ms: number) => (ms < 10_000 ? `${(ms / 1000).toFixed(2)} s` : `${n(Math.round(ms / 1000))} s`);
+  const b: BurstFigures = burst;
+  const failures = Object.entries(b.failures).map(([name, count]) => `${name} ${n(count)}`).join(', ');
+  const lines = [
+    `Burst: ${n(hires)} hires at once; IAM ${options.iamRate} calls/s (bucket ${options.iamBurst}), SES ${options.sesRate} emails/s; seed ${options.seed}`,
+    `  a single hire alone         ${quiet.iamCalls} IAM calls, ${quiet.stateTransitions} state transitions, ${s(quiet.makespanMs)}`,
+    `  hires                       ${n(b.hires)}`,
+    `  onboarded                   ${n(b.onboarded)}${b.other ? ` (and ${n(b.other)} ended otherwise)` : ''}`,
+    `  failed                      ${n(b.failed)}${failures ? ` (${failures})` : ''}`,
+    `  ops emails                  ${n(b.opsEmails)}`,
+    `  credentials emails          ${n(b.credentialsEmails)} (hires without exactly one: ${n(b.hiresNotEmailedOnce)}; SES throttled ${n(b.sesThrottled)})`,
+    `  IAM calls made              ${n(b.iamCalls)} (${(b.iamCalls / hires).toFixed(2)} a hire)`,
+    `  IAM calls wasted            ${n(b.iamWasted)} (${n(b.iamThrottled)} answered Throttling, the rest redone after a throttled step)`,
+    `  state transitions           ${n(b.stateTransitions)} (${(b.stateTransitions / hires).toFixed(2)} a hire)`,
+    `  Lambda invocations          ${n(b.lambdaInvocations)} (${n(b.lambdaColdStarts)} cold starts, peak concurrency ${n(b.lambdaPeakConcurrency)}, ${n(b.lambdaThrottled)} refused)`,
+    `  makespan                    ${s(b.makespanMs)} (median hire ${s(b.medianHireMs)}, slowest ${s(b.slowestHireMs)})`,
+    `  bound                       ${s(boundMs)} (${n(hires)} hires x ${callsPerHire} IAM calls / ${options.iamRate} a second)`,
+    `  makespan / bound            ${figures.makespanOverBound.toFixed(2)}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
