@@ -2,12 +2,19 @@
  * `npm run local`: the local AWS stack, kept up until Ctrl-C. Prints the endpoint and commands
  * to paste. Started by local/start.ts with an IPC channel, it reports readiness there instead
  * and stops when its parent goes away.
+ *
+ * `npm run local -- --packaged [dir]` runs what is deployed instead of the TypeScript sources:
+ * the service packaged now (`serverless package`, into .home/package) or the package in `dir`,
+ * each function's zip unpacked and run on node 22.
  */
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { removeDiscoveryFile, writeDiscoveryFile } from './discovery.ts';
 import { MotoNotInstalled } from './moto.ts';
-import { PROJECT_ROOT } from './serverless-yaml.ts';
-import { iamEventualConsistency, startLocalStack, type FaultRuleInput, type LocalStack } from './stack.ts';
+import { packageForLocal } from './packaged/package.ts';
+import { LOCAL_STAGE, PROJECT_ROOT, SERVICE } from './serverless-yaml.ts';
+import { iamEventualConsistency, startLocalStack, type FaultRuleInput, type FunctionsRuntime, type LocalStack } from './stack.ts';
 
 export interface ReadyMessage {
   type: 'ready';
@@ -15,6 +22,7 @@ export interface ReadyMessage {
   motoPid: number;
   stateMachines: LocalStack['stateMachines'];
   seeded: LocalStack['seeded'];
+  functions: FunctionsRuntime;
 }
 export interface FailedMessage {
   type: 'failed';
@@ -41,12 +49,16 @@ const program = new Command('npm run local')
   .option('--iam-settle-ms <ms>', 'IAM eventual consistency: CreateLoginProfile answers NoSuchEntity this long after CreateUser', integer)
   .option('--fault <json>', 'a fault rule (repeatable); see POST /_local/faults', faultRule, [] as FaultRuleInput[])
   .option('--quiet', 'no progress lines from the stack')
+  .option(
+    '--packaged [dir]',
+    'run what is deployed: the zips serverless package writes, on node 22 (packaged now into .home/package, or the package in dir)',
+  )
   .parse();
 
 // The SDK warns on node 20 about releases a year away; it would bury the banner.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const options = program.opts<{ port?: number; iamSettleMs?: number; fault: FaultRuleInput[]; quiet?: boolean }>();
+const options = program.opts<{ port?: number; iamSettleMs?: number; fault: FaultRuleInput[]; quiet?: boolean; packaged?: string | true }>();
 const ipc = typeof process.send === 'function';
 
 function banner(stack: LocalStack): string {
@@ -60,6 +72,9 @@ function banner(stack: LocalStack): string {
     ...stack.stateMachines.flatMap((m) =>
       m.routes.map((r) => `  rule ${r.ruleName} on bus ${r.eventBusName}: ${JSON.stringify(r.pattern)} -> ${m.name} (input ${r.inputPath ?? '$'})`),
     ),
+    stack.functions.mode === 'packaged'
+      ? `  functions: the packaged zips in ${stack.functions.packageDir}, on node ${stack.functions.node} (${stack.functions.nodePath})`
+      : `  functions: the TypeScript sources, in this process (node ${stack.functions.node})`,
     `  seeded: sender ${stack.seeded.sender ?? '-'} verified, groups ${stack.seeded.groups.join(', ') || '-'}, password policy (min ${stack.seeded.passwordPolicy?.MinimumPasswordLength ?? '-'}, users may not change their own)`,
     '',
     'In another shell:',
@@ -76,6 +91,7 @@ function banner(stack: LocalStack): string {
   }
   lines.push(
     `  ${aws} iam get-user --user-name grace.hopper`,
+    `  ${aws} lambda invoke --function-name ${SERVICE}-${LOCAL_STAGE}-reprovisionSweep --payload fileb://<(echo '{"dryRun":true}') /dev/stdout`,
     `  ${aws} iam list-groups-for-user --user-name grace.hopper`,
     `  curl -s ${stack.endpoint}/_local/mail          # mail as delivered, passwords masked`,
     `  curl -s -X POST ${stack.endpoint}/_local/faults -d '{"service":"iam","operation":"CreateLoginProfile","error":"EntityTemporarilyUnmodifiable","afterCreateUserMs":1000}'`,
@@ -87,6 +103,18 @@ function banner(stack: LocalStack): string {
     '',
   );
   return lines.join('\n');
+}
+
+/** The package to run: the given folder, or the service packaged now into .home/package. */
+async function packageToRun(packaged: string | true): Promise<string> {
+  if (packaged !== true) return path.resolve(packaged);
+  const dir = path.join(PROJECT_ROOT, '.home', 'package');
+  await rm(dir, { recursive: true, force: true });
+  const log = (line: string) => (options.quiet ? undefined : process.stderr.write(`${line}\n`));
+  log('local stack: packaging the service (serverless package) ...');
+  const result = await packageForLocal({ outDir: dir });
+  log(`local stack: packaged ${result.functions.length} functions into ${path.relative(PROJECT_ROOT, dir)} in ${result.seconds.toFixed(1)} s`);
+  return dir;
 }
 
 let stack: LocalStack | undefined;
@@ -110,7 +138,13 @@ process.on('uncaughtException', (error) => {
 
 try {
   const faults = [...options.fault, ...(options.iamSettleMs ? [iamEventualConsistency({ ms: options.iamSettleMs })] : [])];
-  stack = await startLocalStack({ faults, ...(options.quiet && { quiet: true }), ...(options.port !== undefined && { port: options.port }) });
+  const packaged = options.packaged ? { dir: await packageToRun(options.packaged) } : undefined;
+  stack = await startLocalStack({
+    faults,
+    ...(options.quiet && { quiet: true }),
+    ...(options.port !== undefined && { port: options.port }),
+    ...(packaged && { packaged }),
+  });
   if (ipc) {
     const ready: ReadyMessage = {
       type: 'ready',
@@ -118,6 +152,7 @@ try {
       motoPid: stack.moto.pid,
       stateMachines: stack.stateMachines,
       seeded: stack.seeded,
+      functions: stack.functions,
     };
     process.send?.(ready);
   } else {

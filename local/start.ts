@@ -3,6 +3,9 @@
  * local AWS stack and shows it happen. The stack runs as a child process (local/serve.ts); this
  * script talks to it only as any AWS client would (SDK calls to the endpoint) plus the stack's
  * admin calls, then stops it and checks that nothing is left running.
+ *
+ * `npm start -- --packaged` does the same with what is deployed: the service packaged, each
+ * function's zip run on node 22 (see local/packaged/).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
@@ -33,6 +36,7 @@ const SETTLE_CALLS = 2;
 /** How often the timeline polls the execution's history. */
 const POLL_MS = 50;
 const started = Date.now();
+const PACKAGED = process.argv.slice(2).includes('--packaged');
 const out = (line = '') => process.stdout.write(`${line}\n`);
 const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
 
@@ -67,7 +71,7 @@ async function admin<T>(endpoint: string, pathname: string, init?: RequestInit):
 /** local/serve.ts as a child process, its output in `logFile`; `ready` settles once it has started (or could not). */
 function startStack(logFile: string): { child: ChildProcess; exited: Promise<number | null>; ready: Promise<ReadyMessage> } {
   const log = openSync(logFile, 'w');
-  const child = fork(path.join(import.meta.dirname, 'serve.ts'), [], { stdio: ['ignore', log, log, 'ipc'] });
+  const child = fork(path.join(import.meta.dirname, 'serve.ts'), PACKAGED ? ['--packaged'] : [], { stdio: ['ignore', log, log, 'ipc'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const ready = new Promise<ReadyMessage>((resolve, reject) => {
     child.once('message', (message: ReadyMessage | FailedMessage) => {
@@ -158,6 +162,9 @@ async function onboard(ready: ReadyMessage, clients: Clients, logFile: string): 
   if (!machine || !route) throw new Error('serverless.yml declares no EventBridge rule for a state machine');
 
   out(`Stack ready at ${endpoint} in ${seconds(started)} s (function logs: ${path.relative(process.cwd(), logFile)})`);
+  if (ready.functions.mode === 'packaged') {
+    out(`Functions: the packaged zips (${path.relative(process.cwd(), ready.functions.packageDir ?? '')}), run on node ${ready.functions.node}`);
+  }
   out(
     `Prepared: sender ${ready.seeded.sender} verified; group ${ready.seeded.groups.join(', ')}; ` +
       `password policy (min ${ready.seeded.passwordPolicy?.MinimumPasswordLength}, users may not change their own)`,
@@ -181,6 +188,7 @@ const logFile = path.join(logDir, 'local-stack.log');
 
 out('Onboarding the example hire on the local AWS stack (no AWS account needed)');
 out('Starting the stack: moto for IAM, SES, KMS, STS; the state machines, handlers and rules from serverless.yml');
+if (PACKAGED) out('Packaging the service first (serverless package): the functions run from their zips on node 22');
 const stack = startStack(logFile);
 process.on('SIGINT', () => {
   stack.child.kill('SIGTERM');
