@@ -6,12 +6,13 @@ import { Command, CommanderError } from 'commander';
 import { register as history } from './commands/history.ts';
 import { register as list } from './commands/list.ts';
 import { register as reprovision } from './commands/reprovision.ts';
+import { register as runbook } from './commands/runbook.ts';
 import { register as start } from './commands/start.ts';
 import { register as status } from './commands/status.ts';
 import { EXIT, oneLine, type CommandContext, type Io } from './output.ts';
 
 /** Every command: one file under cli/commands/ each, registered here. */
-const COMMANDS: Array<(program: Command, ctx: CommandContext) => void> = [start, status, list, history, reprovision];
+const COMMANDS: Array<(program: Command, ctx: CommandContext) => void> = [start, status, list, history, reprovision, runbook];
 
 function program(ctx: CommandContext): Command {
   const cli = new Command('onboarding')

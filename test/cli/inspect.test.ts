@@ -136,7 +136,7 @@ describe('onboarding status', () => {
     }
     const missing = await cli(['status']);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain("missing required argument 'execution'");
+    expect(missing.stderr).toBe('onboarding: whose status? Give an execution (name or ARN), or one of --employee-id, --user, --email\n');
     expect(sfn.calls()).toHaveLength(0);
   });
 });
