@@ -4,6 +4,7 @@ import {
   AttachUserPolicyCommand,
   CreateLoginProfileCommand,
   CreateUserCommand,
+  EntityAlreadyExistsException,
   GetAccountPasswordPolicyCommand,
   GetGroupCommand,
   GetUserCommand,
@@ -40,16 +41,22 @@ export function fakeAws(options: { groups?: string[] } = {}) {
     return { Group: { GroupName: input.GroupName, Path: '/', GroupId: 'G', Arn: 'arn', CreateDate: new Date() }, Users: [] };
   });
   iam.on(GetUserCommand).rejects(noSuchEntity());
-  iam.on(CreateUserCommand).callsFake(async (input: { UserName: string; Path: string; Tags: Tag[] }) => ({
-    User: {
-      UserName: input.UserName,
-      Path: input.Path,
-      Arn: `arn:aws:iam::123456789012:user${input.Path}${input.UserName}`,
-      UserId: 'AIDAEXAMPLE',
-      CreateDate: new Date(),
-      Tags: input.Tags,
-    },
-  }));
+  // As in IAM, a name that is taken (GetUser finds it, in whatever case) cannot be created again.
+  iam.on(CreateUserCommand).callsFake(async (input: { UserName: string; Path: string; Tags: Tag[] }) => {
+    if (await userNamed(iam, input.UserName)) {
+      throw new EntityAlreadyExistsException({ message: `User with name ${input.UserName} already exists.`, $metadata: { httpStatusCode: 409 } });
+    }
+    return {
+      User: {
+        UserName: input.UserName,
+        Path: input.Path,
+        Arn: `arn:aws:iam::123456789012:user${input.Path}${input.UserName}`,
+        UserId: 'AIDAEXAMPLE',
+        CreateDate: new Date(),
+        Tags: input.Tags,
+      },
+    };
+  });
   iam.on(AddUserToGroupCommand).resolves({});
   iam.on(AttachUserPolicyCommand).resolves({});
   iam.on(GetAccountPasswordPolicyCommand).rejects(noSuchEntity('The Password Policy with domain name 123456789012 cannot be found.'));
@@ -88,6 +95,21 @@ export function fakeAws(options: { groups?: string[] } = {}) {
 export type FakeAws = ReturnType<typeof fakeAws>;
 
 type IamStub = AwsStub<ServiceInputTypes, ServiceOutputTypes, IAMClientResolvedConfig>;
+
+/**
+ * The user GetUser would answer for `userName` as the test has set it up, asked of the stub's
+ * behaviour directly so that it is not counted as a call.
+ */
+async function userNamed(iam: IamStub, userName: string): Promise<User | undefined> {
+  const command = new GetUserCommand({ UserName: userName });
+  const send = iam.send as unknown as { matchingFakes(args: unknown[]): Array<(command: unknown) => unknown> };
+  const behaviour = send.matchingFakes([command]).at(-1);
+  try {
+    return ((await behaviour?.(command)) as { User?: User } | undefined)?.User;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * A user as GetUser returns it: by default one this workflow created (managed path, managed-by

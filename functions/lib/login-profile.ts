@@ -1,17 +1,19 @@
-import {
-  CreateLoginProfileCommand,
-  EntityAlreadyExistsException,
-  TagUserCommand,
-  UpdateLoginProfileCommand,
-  type IAMClient,
-} from '@aws-sdk/client-iam';
+import { CreateLoginProfileCommand, EntityAlreadyExistsException, UpdateLoginProfileCommand, type IAMClient } from '@aws-sdk/client-iam';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { sealSecret } from './envelope.ts';
-import { TAG } from './managed-user.ts';
-import { generatePassword, passwordRules, type PasswordRules } from './password.ts';
+import { cachedPasswordRules, generatePassword, type PasswordRules } from './password.ts';
 
 export type LoginProfileResult =
-  | { status: 'CREATED'; sealedPassword: string; passwordIssuedAt: string; issuedAtTagged: boolean }
+  | {
+      status: 'CREATED';
+      sealedPassword: string;
+      passwordIssuedAt: string;
+      /**
+       * The issue date is on record in IAM: the login profile's CreateDate, which the sweep reads
+       * (no tag is written for it; the reprovision state machine tags the date of a reset).
+       */
+      issuedAtTagged: true;
+    }
   | { status: 'ALREADY_PROVISIONED' }
   | { status: 'IN_PROGRESS_ELSEWHERE' };
 
@@ -101,19 +103,10 @@ export async function createLoginProfile(
     }
   }
 
-  // The password now exists only in IAM and in `sealedPassword`: failing here would make the
-  // retry find the login profile, answer ALREADY_PROVISIONED and never send it. The tag is
-  // bookkeeping (the sweep falls back to the login profile's CreateDate), so it may fail.
-  const passwordIssuedAt = now.toISOString();
-  let issuedAtTagged = true;
-  try {
-    await clients.iam.send(
-      new TagUserCommand({ UserName: request.userName, Tags: [{ Key: TAG.passwordIssuedAt, Value: passwordIssuedAt }] }),
-    );
-  } catch {
-    issuedAtTagged = false;
-  }
-  return { status: 'CREATED', sealedPassword, passwordIssuedAt, issuedAtTagged };
+  // The issue date is the login profile's CreateDate. A profile this execution created in an
+  // attempt whose answer was lost is moments older than the password it now holds, which the
+  // sweep's day-long measures cannot tell apart: no TagUser for it, on any path.
+  return { status: 'CREATED', sealedPassword, passwordIssuedAt: now.toISOString(), issuedAtTagged: true };
 }
 
 /**
@@ -126,7 +119,7 @@ export async function resetLoginProfile(
   request: LoginProfileRequest,
   settings: PasswordSettings,
 ): Promise<{ sealedPassword: string }> {
-  const rules = await passwordRules(clients.iam);
+  const rules = await cachedPasswordRules(clients.iam);
   const { password, sealedPassword } = await newSealedPassword(clients.kms, rules, request, settings);
   try {
     await clients.iam.send(

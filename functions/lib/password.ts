@@ -26,6 +26,7 @@ export const AWS_DEFAULT_RULES: PasswordRules = {
 
 export const MAX_PASSWORD_LENGTH = 128;
 
+/** The account password policy's rules, read from IAM now. */
 export async function passwordRules(iam: IAMClient): Promise<PasswordRules> {
   try {
     const { PasswordPolicy: policy } = await iam.send(new GetAccountPasswordPolicyCommand({}));
@@ -42,6 +43,28 @@ export async function passwordRules(iam: IAMClient): Promise<PasswordRules> {
     if (error instanceof NoSuchEntityException) return AWS_DEFAULT_RULES;
     throw error;
   }
+}
+
+/**
+ * How long a warm Lambda trusts the account password policy it read: a burst of hires costs one
+ * GetAccountPasswordPolicy per execution environment every few minutes instead of one per hire
+ * and per retry. A policy changed meanwhile reaches new passwords within this time.
+ */
+export const PASSWORD_POLICY_CACHE_MS = 5 * 60_000;
+
+let remembered: { iam: IAMClient; rules: PasswordRules; readAt: number } | undefined;
+
+/** {@link passwordRules}, read at most once every {@link PASSWORD_POLICY_CACHE_MS} by this Lambda's client. */
+export async function cachedPasswordRules(iam: IAMClient, now: number = Date.now()): Promise<PasswordRules> {
+  if (remembered?.iam === iam && now - remembered.readAt < PASSWORD_POLICY_CACHE_MS) return remembered.rules;
+  const rules = await passwordRules(iam);
+  remembered = { iam, rules, readAt: now };
+  return rules;
+}
+
+/** For tests that change the account password policy between cases. */
+export function forgetPasswordRules(): void {
+  remembered = undefined;
 }
 
 const UPPER = 'ABCDEFGHJKLMNPQRSTUVWXYZ';

@@ -13,7 +13,7 @@ import type { Hire } from './hire.ts';
 import { assertGroupsAllowed, type TrustPolicy } from './trust-policy.ts';
 import { exactTagValue, toTagValue } from './iam-names.ts';
 import { findUser, isManagedFor, tagValue, TAG, type Ownership } from './managed-user.ts';
-import { passwordRules, type PasswordRules } from './password.ts';
+import { cachedPasswordRules, type PasswordRules } from './password.ts';
 
 export interface ProvisionSettings extends Ownership {
   /** The groups the stage allows: checked again here, before any IAM call. */
@@ -48,7 +48,7 @@ export interface ProvisionedUser {
    * not touch the login profile (two executions racing for it would send two passwords).
    */
   busyElsewhere: boolean;
-  /** The account password policy as read here, for the login-profile step (read once per onboarding). */
+  /** The account password policy as read here, for the login-profile step (not read again there). */
   passwordRules: PasswordRules;
 }
 
@@ -79,8 +79,10 @@ function partitionOf(arn: string | undefined): string {
  * Creates the hire's IAM user (or adopts the one this workflow already created for the same
  * employee), adds it to its groups and lets it change its own password.
  *
- * Nothing is written before every check has passed: missing groups and foreign users fail
- * first, so a rejected onboarding leaves IAM as it was.
+ * Nothing is written before the groups are checked. The user is not read first: CreateUser
+ * says itself that the name is taken (EntityAlreadyExists, which changes nothing), and only
+ * then is the user read, to adopt it if it is ours or to refuse it. So a rejected onboarding
+ * leaves IAM as it was, and a new hire costs no read.
  */
 export async function provisionUser(
   iam: IAMClient,
@@ -91,39 +93,37 @@ export async function provisionUser(
   assertGroupsAllowed(hire.groups, settings.trust);
   await assertGroupsExist(iam, hire.groups);
 
-  let user: User | undefined = await findUser(iam, hire.userName);
+  let user: User | undefined;
   let created = false;
-  if (user && !isManagedFor(user, settings, hire.employeeId)) throw conflict(hire.userName, user);
-
-  if (!user) {
-    try {
-      const result = await iam.send(
-        new CreateUserCommand({
-          UserName: hire.userName,
-          Path: settings.managedPath,
-          PermissionsBoundary: settings.permissionsBoundaryArn,
-          Tags: [
-            { Key: TAG.managedBy, Value: settings.managedBy },
-            { Key: TAG.employeeId, Value: hire.employeeId },
-            { Key: TAG.status, Value: 'in-progress' },
-            { Key: TAG.updatedAt, Value: now.toISOString() },
-            ...(settings.executionId ? [{ Key: TAG.createdBy, Value: toTagValue(settings.executionId) }] : []),
-            // Names are for greetings only, so a lossy tag value is fine; an address that
-            // would not survive as a tag value is left out rather than stored wrong.
-            { Key: TAG.firstName, Value: toTagValue(hire.firstName) },
-            { Key: TAG.lastName, Value: toTagValue(hire.lastName) },
-            ...(exactTagValue(hire.email) ? [{ Key: TAG.email, Value: hire.email }] : []),
-          ],
-        }),
-      );
-      user = result.User;
-      created = true;
-    } catch (error) {
-      if (!(error instanceof EntityAlreadyExistsException)) throw error;
-      // Another delivery of the same event won the race: adopt the user if it is ours.
-      user = await findUser(iam, hire.userName);
-      if (!user || !isManagedFor(user, settings, hire.employeeId)) throw conflict(hire.userName, user);
-    }
+  try {
+    const result = await iam.send(
+      new CreateUserCommand({
+        UserName: hire.userName,
+        Path: settings.managedPath,
+        PermissionsBoundary: settings.permissionsBoundaryArn,
+        Tags: [
+          { Key: TAG.managedBy, Value: settings.managedBy },
+          { Key: TAG.employeeId, Value: hire.employeeId },
+          { Key: TAG.status, Value: 'in-progress' },
+          { Key: TAG.updatedAt, Value: now.toISOString() },
+          ...(settings.executionId ? [{ Key: TAG.createdBy, Value: toTagValue(settings.executionId) }] : []),
+          // Names are for greetings only, so a lossy tag value is fine; an address that
+          // would not survive as a tag value is left out rather than stored wrong.
+          { Key: TAG.firstName, Value: toTagValue(hire.firstName) },
+          { Key: TAG.lastName, Value: toTagValue(hire.lastName) },
+          ...(exactTagValue(hire.email) ? [{ Key: TAG.email, Value: hire.email }] : []),
+        ],
+      }),
+    );
+    user = result.User;
+    created = true;
+  } catch (error) {
+    if (!(error instanceof EntityAlreadyExistsException)) throw error;
+    // A repeated event, a retry whose first answer was lost, or a name that is someone else's
+    // (IAM names are unique ignoring case, and GetUser finds any spelling): adopt the user only
+    // if it is ours for this employee.
+    user = await findUser(iam, hire.userName);
+    if (!user || !isManagedFor(user, settings, hire.employeeId)) throw conflict(hire.userName, user);
   }
 
   // IAM finds a user whatever the case of the name asked for (Dana.Scully is dana.scully).
@@ -132,8 +132,9 @@ export async function provisionUser(
     await iam.send(new AddUserToGroupCommand({ GroupName: group, UserName: userName }));
   }
 
-  // "Password reset required" only works if the user may change its own password.
-  const rules = await passwordRules(iam);
+  // "Password reset required" only works if the user may change its own password. A warm
+  // Lambda remembers the account policy for a few minutes (a retry does not read it again).
+  const rules = await cachedPasswordRules(iam);
   if (!rules.allowUsersToChangePassword) {
     await iam.send(
       new AttachUserPolicyCommand({

@@ -185,12 +185,7 @@ describe('least privilege', () => {
     expect(functionActions(template, 'notifyOps')).toEqual(['ses:SendEmail']);
     expect(functionActions(template, 'markComplete')).toEqual(['iam:TagUser']);
     expect(functionActions(template, 'recordFailure')).toEqual(['iam:GetUser', 'iam:TagUser']);
-    expect(functionActions(template, 'createLoginProfile')).toEqual([
-      'iam:CreateLoginProfile',
-      'iam:TagUser',
-      'iam:UpdateLoginProfile',
-      'kms:Encrypt',
-    ]);
+    expect(functionActions(template, 'createLoginProfile')).toEqual(['iam:CreateLoginProfile', 'iam:UpdateLoginProfile', 'kms:Encrypt']);
   });
 
   it('leaves the default shared Lambda role without any AWS permission but logs', () => {

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { SendEmailCommand } from '@aws-sdk/client-ses';
 import { describe, expect, it } from 'vitest';
+import { forgetPasswordRules } from '../../functions/lib/password.ts';
 import { iamWrites, noSuchEntity } from '../../testing/aws-fakes.ts';
 import { TEST_ENV } from '../../testing/lambda-env.ts';
 import { inProcessStateMachine } from '../../testing/state-machine.ts';
@@ -81,6 +82,15 @@ describe('onboarding state machine', () => {
     const statusTags = workflow.aws.iam.commandCalls(TagUserCommand).flatMap((c) => c.args[0].input.Tags ?? []);
     expect(statusTags).toEqual(expect.arrayContaining([{ Key: 'onboarding:status', Value: 'complete' }]));
     expect(sentTo(TEST_ENV.OPS_EMAIL)).toHaveLength(0);
+  });
+
+  it('makes 7 IAM calls for a hire with one group: 5 and 2 per group', async () => {
+    forgetPasswordRules(); // a cold Lambda: it reads the account password policy
+    const result = await execute(hire);
+
+    expect(result.status).toBe('SUCCEEDED');
+    const calls = workflow.aws.iam.calls().map((c) => (c.args[0] as object).constructor.name.replace(/Command$/, ''));
+    expect(calls).toEqual(['GetGroup', 'CreateUser', 'AddUserToGroup', 'GetAccountPasswordPolicy', 'AttachUserPolicy', 'CreateLoginProfile', 'TagUser']);
   });
 
   it('retries CreateLoginProfile through EntityTemporarilyUnmodifiable, as thrown by the SDK', async () => {
@@ -166,7 +176,7 @@ describe('onboarding state machine', () => {
     const result = await execute(hire);
 
     expect(result.status).toBe('SUCCEEDED');
-    expect(workflow.aws.iam).toHaveReceivedCommandTimes(CreateUserCommand, 0);
+    expect(iamWrites(workflow.aws.iam)).toEqual(['CreateUserCommand', 'AddUserToGroupCommand', 'AttachUserPolicyCommand', 'CreateLoginProfileCommand', 'TagUserCommand']);
     expect(workflow.aws.iam).toHaveReceivedCommandTimes(CreateLoginProfileCommand, 1);
     expect(sentTo(hire.email)).toHaveLength(1);
   });
@@ -180,7 +190,8 @@ describe('onboarding state machine', () => {
 
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('UserNameConflict');
-    expect(iamWrites(workflow.aws.iam)).toHaveLength(0);
+    // The one write attempted is the CreateUser IAM refused (EntityAlreadyExists): nothing changed.
+    expect(iamWrites(workflow.aws.iam)).toEqual(['CreateUserCommand']);
     expect(entered(result)).toContain('RecordFailure');
     expect(sentTo(TEST_ENV.OPS_EMAIL)).toHaveLength(1);
     expect(sentTo(hire.email)).toHaveLength(0);
@@ -197,7 +208,7 @@ describe('onboarding state machine', () => {
     const result = await execute(hire);
 
     expect(result.error).toBe('UserNameConflict');
-    expect(iamWrites(workflow.aws.iam)).toHaveLength(0);
+    expect(iamWrites(workflow.aws.iam)).toEqual(['CreateUserCommand']);
   });
 
   it('does not reset the password or email again when the login profile already exists', async () => {
@@ -218,7 +229,7 @@ describe('onboarding state machine', () => {
       arn: 'arn:aws:iam::123456789012:user/onboarding/bob.builder',
     });
     expect(workflow.aws.ses.commandCalls(SendEmailCommand)).toHaveLength(0);
-    expect(workflow.aws.iam).toHaveReceivedCommandTimes(CreateUserCommand, 0);
+    expect(workflow.aws.iam.commandCalls(CreateUserCommand)).toHaveLength(1); // refused: the user exists
   });
 
   it('retries SES throttling and still sends exactly one credentials email', async () => {

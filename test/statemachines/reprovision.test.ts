@@ -240,8 +240,11 @@ describe('sweep and state machines together', () => {
         ['SUCCEEDED', 'PASSWORD_RESET'],
         ['SUCCEEDED', 'ONBOARDED'],
       ]);
-      // Bob's onboarding was taken up where it stopped: the user adopted, a password created.
-      expect(workflow.aws.iam).toHaveReceivedCommandTimes(CreateUserCommand, 0);
+      // Bob's onboarding was taken up where it stopped: the user adopted (its CreateUser refused,
+      // the name being taken), a password created.
+      const creates = workflow.aws.iam.commandCalls(CreateUserCommand);
+      expect(creates).toHaveLength(1);
+      await expect(creates[0]!.returnValue).rejects.toMatchObject({ name: 'EntityAlreadyExistsException' });
       expect(workflow.aws.iam).toHaveReceivedCommandWith(CreateLoginProfileCommand, { UserName: 'bob', PasswordResetRequired: true });
       expect(sentTo('bob@example.com')).toHaveLength(1);
       expect(sentTo('ann.lee@example.com')).toHaveLength(1);

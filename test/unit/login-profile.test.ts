@@ -4,6 +4,7 @@ import {
   GetAccountPasswordPolicyCommand,
   IAMClient,
   TagUserCommand,
+  UpdateLoginProfileCommand,
 } from '@aws-sdk/client-iam';
 import { EncryptCommand, KMSInternalException } from '@aws-sdk/client-kms';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -63,12 +64,23 @@ describe('createLoginProfile', () => {
     expect(aws.iam).toHaveReceivedCommandTimes(GetAccountPasswordPolicyCommand, 0);
   });
 
-  it('tags when the password was issued', async () => {
+  it('makes one IAM call: the issue date is the login profile\'s own CreateDate, not a tag', async () => {
     await createLoginProfile(clients(), request, settings, now);
-    expect(aws.iam).toHaveReceivedCommandExactlyOnceWith(TagUserCommand, {
-      UserName: 'bob.builder',
-      Tags: [{ Key: 'onboarding:password-issued-at', Value: '2025-03-01T09:00:00.000Z' }],
-    });
+    expect(aws.iam.calls().map((c) => (c.args[0] as object).constructor.name)).toEqual(['CreateLoginProfileCommand']);
+    expect(aws.iam).toHaveReceivedCommandTimes(TagUserCommand, 0);
+  });
+
+  it('replaces the password of the profile this execution created when its answer was lost, with no tag either', async () => {
+    aws.iam.on(CreateLoginProfileCommand).rejects(
+      new EntityAlreadyExistsException({ message: 'Login Profile for user bob.builder already exists.', $metadata: { httpStatusCode: 409 } }),
+    );
+    aws.iam.on(UpdateLoginProfileCommand).resolves({});
+
+    const result = await createLoginProfile(clients(), { ...request, createdByThisExecution: true }, settings, now);
+
+    expect(result).toMatchObject({ status: 'CREATED', sealedPassword: expect.any(String) });
+    expect(aws.iam).toHaveReceivedCommandWith(UpdateLoginProfileCommand, { UserName: 'bob.builder', PasswordResetRequired: true });
+    expect(aws.iam).toHaveReceivedCommandTimes(TagUserCommand, 0);
   });
 
   it('seals before IAM sees the password: if KMS fails, no login profile is created', async () => {
@@ -86,14 +98,6 @@ describe('createLoginProfile', () => {
 
     await expect(createLoginProfile(clients(), request, settings, now)).resolves.toEqual({ status: 'ALREADY_PROVISIONED' });
     expect(aws.iam).toHaveReceivedCommandTimes(TagUserCommand, 0);
-  });
-
-  it('still returns the sealed password when only the issued-at tag fails (a retry would never send it)', async () => {
-    aws.iam.on(TagUserCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }));
-
-    const result = await createLoginProfile(clients(), request, settings, now);
-
-    expect(result).toMatchObject({ status: 'CREATED', sealedPassword: expect.any(String), issuedAtTagged: false });
   });
 
   it('lets a transient IAM error through with its name, so the state machine retries it', async () => {

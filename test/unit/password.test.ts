@@ -1,9 +1,12 @@
-import { GetAccountPasswordPolicyCommand } from '@aws-sdk/client-iam';
+import { GetAccountPasswordPolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   AWS_DEFAULT_RULES,
+  cachedPasswordRules,
+  forgetPasswordRules,
   generatePassword,
   MAX_PASSWORD_LENGTH,
+  PASSWORD_POLICY_CACHE_MS,
   passwordRules,
   type PasswordRules,
 } from '../../functions/lib/password.ts';
@@ -119,5 +122,30 @@ describe('passwordRules', () => {
     const throttled = Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
     aws.iam.on(GetAccountPasswordPolicyCommand).rejects(throttled);
     await expect(passwordRules(iamClient())).rejects.toMatchObject({ name: 'Throttling' });
+  });
+});
+
+describe('cachedPasswordRules', () => {
+  let aws: FakeAws;
+  beforeEach(() => {
+    aws = fakeAws();
+    forgetPasswordRules();
+  });
+  afterEach(() => aws.reset());
+
+  it(`reads the policy once per ${PASSWORD_POLICY_CACHE_MS / 60_000} minutes, then again`, async () => {
+    const t0 = 1_000_000;
+    await cachedPasswordRules(iamClient(), t0);
+    await cachedPasswordRules(iamClient(), t0 + PASSWORD_POLICY_CACHE_MS - 1);
+    expect(aws.iam).toHaveReceivedCommandTimes(GetAccountPasswordPolicyCommand, 1);
+    await cachedPasswordRules(iamClient(), t0 + PASSWORD_POLICY_CACHE_MS);
+    expect(aws.iam).toHaveReceivedCommandTimes(GetAccountPasswordPolicyCommand, 2);
+  });
+
+  it('remembers it for the client that read it only', async () => {
+    await cachedPasswordRules(iamClient(), 0);
+    const other = new IAMClient({ region: 'us-east-1' });
+    await cachedPasswordRules(other, 1);
+    expect(aws.iam).toHaveReceivedCommandTimes(GetAccountPasswordPolicyCommand, 2);
   });
 });

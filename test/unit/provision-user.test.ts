@@ -7,13 +7,14 @@ import {
   GetGroupCommand,
   GetUserCommand,
 } from '@aws-sdk/client-iam';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { iamClient } from '../../functions/lib/clients.ts';
 import { GroupNotAllowed, GroupNotFound, UserNameConflict } from '../../functions/lib/errors.ts';
 import type { Hire } from '../../functions/lib/hire.ts';
-import { AWS_DEFAULT_RULES } from '../../functions/lib/password.ts';
+import { AWS_DEFAULT_RULES, forgetPasswordRules, PASSWORD_POLICY_CACHE_MS } from '../../functions/lib/password.ts';
 import { provisionUser, type ProvisionSettings } from '../../functions/lib/provision-user.ts';
 import { fakeAws, iamWrites, managedUser, noSuchEntity, type FakeAws } from '../../testing/aws-fakes.ts';
+import type { User } from '@aws-sdk/client-iam';
 import { TEST_ENV, TEST_TRUST } from '../../testing/lambda-env.ts';
 
 const hire: Hire = {
@@ -32,11 +33,18 @@ const alreadyExists = () =>
 let aws: FakeAws;
 beforeEach(() => {
   aws = fakeAws({ groups: ['developers', 'on-call'] });
+  forgetPasswordRules();
 });
 afterEach(() => aws.reset());
 
 const createUserInput = () => aws.iam.commandCalls(CreateUserCommand)[0]!.args[0].input;
-const commandNames = () => aws.iam.calls().map((c) => (c.args[0] as object).constructor.name);
+const commandNames = () => aws.iam.calls().map((c) => (c.args[0] as object).constructor.name.replace(/Command$/, ''));
+
+/** IAM already holds `user` under the hire's name: CreateUser is refused, GetUser finds it (any spelling). */
+function existing(user: User): void {
+  aws.iam.on(CreateUserCommand).rejects(alreadyExists());
+  aws.iam.on(GetUserCommand).resolves({ User: user });
+}
 
 describe('provisionUser: a new hire', () => {
   it('creates the user under the managed path with the ownership and hire tags', async () => {
@@ -78,6 +86,19 @@ describe('provisionUser: a new hire', () => {
     expect(aws.iam).toHaveReceivedCommandTimes(AddUserToGroupCommand, 2);
     expect(aws.iam).toHaveReceivedCommandWith(AddUserToGroupCommand, { GroupName: 'developers', UserName: 'bob.builder' });
     expect(aws.iam).toHaveReceivedCommandWith(AddUserToGroupCommand, { GroupName: 'on-call', UserName: 'bob.builder' });
+  });
+
+  it('makes one call per group to check it and one to join it, and reads neither the user nor the policy twice', async () => {
+    await provisionUser(iamClient(), hire, settings, now);
+    expect(commandNames()).toEqual([
+      'GetGroup',
+      'GetGroup',
+      'CreateUser',
+      'AddUserToGroup',
+      'AddUserToGroup',
+      'GetAccountPasswordPolicy',
+      'AttachUserPolicy',
+    ]);
   });
 
   it('checks every group before it writes anything', async () => {
@@ -132,11 +153,47 @@ describe('provisionUser: the right to change the password', () => {
   });
 
   it("uses the user's partition for the AWS managed policy", async () => {
-    aws.iam.on(GetUserCommand).resolves({ User: managedUser({ partition: 'aws-us-gov' }) });
+    existing(managedUser({ partition: 'aws-us-gov' }));
     await provisionUser(iamClient(), hire, settings, now);
     expect(aws.iam).toHaveReceivedCommandWith(AttachUserPolicyCommand, {
       PolicyArn: 'arn:aws-us-gov:iam::aws:policy/IAMUserChangePassword',
     });
+  });
+});
+
+describe('provisionUser: the account password policy, remembered by a warm Lambda', () => {
+  it('is read once for many hires within a few minutes, retries included', async () => {
+    await provisionUser(iamClient(), hire, settings, now);
+    await provisionUser(iamClient(), { ...hire, userName: 'bob.builder2', employeeId: 'E-1002' }, settings, now);
+    await provisionUser(iamClient(), hire, settings, now);
+    expect(aws.iam).toHaveReceivedCommandTimes(GetAccountPasswordPolicyCommand, 1);
+  });
+
+  it(`is read again once it is ${PASSWORD_POLICY_CACHE_MS / 60_000} minutes old, and a change then applies`, async () => {
+    vi.useFakeTimers({ now: now.getTime(), toFake: ['Date'] });
+    try {
+      await provisionUser(iamClient(), hire, settings, now);
+      aws.iam.on(GetAccountPasswordPolicyCommand).resolves({ PasswordPolicy: { AllowUsersToChangePassword: true, MinimumPasswordLength: 30 } });
+      vi.setSystemTime(now.getTime() + PASSWORD_POLICY_CACHE_MS - 1);
+      expect((await provisionUser(iamClient(), hire, settings, now)).passwordRules.minimumLength).toBe(8);
+      vi.setSystemTime(now.getTime() + PASSWORD_POLICY_CACHE_MS);
+      const user = await provisionUser(iamClient(), hire, settings, now);
+      expect(user.passwordRules).toMatchObject({ minimumLength: 30, allowUsersToChangePassword: true });
+      expect(aws.iam).toHaveReceivedCommandTimes(GetAccountPasswordPolicyCommand, 2);
+      expect(aws.iam).toHaveReceivedCommandTimes(AttachUserPolicyCommand, 2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('is not remembered when reading it failed', async () => {
+    aws.iam
+      .on(GetAccountPasswordPolicyCommand)
+      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }))
+      .rejects(noSuchEntity('The Password Policy with domain name 123456789012 cannot be found.'));
+    await expect(provisionUser(iamClient(), hire, settings, now)).rejects.toMatchObject({ name: 'Throttling' });
+    await provisionUser(iamClient(), hire, settings, now);
+    expect(aws.iam).toHaveReceivedCommandTimes(GetAccountPasswordPolicyCommand, 2);
   });
 });
 
@@ -156,14 +213,14 @@ describe('provisionUser: tags', () => {
   });
 });
 
-describe('provisionUser: an existing user', () => {
-  it('adopts the user it created before for the same employee, without CreateUser', async () => {
-    aws.iam.on(GetUserCommand).resolves({ User: managedUser() });
+describe('provisionUser: an existing user (CreateUser answers EntityAlreadyExists, which changes nothing)', () => {
+  it('adopts the user it created before for the same employee, read only after CreateUser was refused', async () => {
+    existing(managedUser());
 
     const user = await provisionUser(iamClient(), hire, settings, now);
 
     expect(user).toMatchObject({ created: false, arn: 'arn:aws:iam::123456789012:user/onboarding/bob.builder', path: '/onboarding/' });
-    expect(aws.iam).toHaveReceivedCommandTimes(CreateUserCommand, 0);
+    expect(commandNames().slice(0, 4)).toEqual(['GetGroup', 'GetGroup', 'CreateUser', 'GetUser']);
     // Group membership and the change-password right are made sure of again (both idempotent).
     expect(aws.iam).toHaveReceivedCommandTimes(AddUserToGroupCommand, 2);
     expect(aws.iam).toHaveReceivedCommandTimes(AttachUserPolicyCommand, 1);
@@ -175,33 +232,32 @@ describe('provisionUser: an existing user', () => {
     ['managed by another deployment', managedUser({ managedBy: 'iam-onboarding-other' })],
     ['managed for another employee', managedUser({ employeeId: 'E-9999' })],
     ['with no tags at all', managedUser({ tags: [] })],
-  ])('refuses a user %s with UserNameConflict and writes nothing', async (_case, existing) => {
-    aws.iam.on(GetUserCommand).resolves({ User: existing });
+  ])('refuses a user %s with UserNameConflict, and writes nothing to it', async (_case, user) => {
+    existing(user);
 
     const failure = provisionUser(iamClient(), hire, settings, now);
 
     await expect(failure).rejects.toBeInstanceOf(UserNameConflict);
     await expect(failure).rejects.toMatchObject({ name: 'UserNameConflict' });
     await expect(failure).rejects.toThrow('User "bob.builder" already exists and is not managed by this workflow');
-    expect(iamWrites(aws.iam)).toEqual([]);
+    // The only write attempted is the CreateUser that IAM refused.
+    expect(iamWrites(aws.iam)).toEqual(['CreateUserCommand']);
   });
 });
 
 describe('provisionUser: a concurrent delivery creates the user first (EntityAlreadyExists)', () => {
   it('adopts the user when the winner created it for the same employee', async () => {
-    aws.iam.on(GetUserCommand).rejectsOnce(noSuchEntity()).resolves({ User: managedUser() });
-    aws.iam.on(CreateUserCommand).rejects(alreadyExists());
+    existing(managedUser());
 
     const user = await provisionUser(iamClient(), hire, settings, now);
 
     expect(user).toMatchObject({ created: false, arn: 'arn:aws:iam::123456789012:user/onboarding/bob.builder' });
-    expect(aws.iam).toHaveReceivedCommandTimes(GetUserCommand, 2);
+    expect(aws.iam).toHaveReceivedCommandTimes(GetUserCommand, 1);
     expect(aws.iam).toHaveReceivedCommandTimes(AddUserToGroupCommand, 2);
   });
 
   it('fails with UserNameConflict, with no further write, when the user that appeared is not ours', async () => {
-    aws.iam.on(GetUserCommand).rejectsOnce(noSuchEntity()).resolves({ User: managedUser({ path: '/' }) });
-    aws.iam.on(CreateUserCommand).rejects(alreadyExists());
+    existing(managedUser({ path: '/' }));
 
     await expect(provisionUser(iamClient(), hire, settings, now)).rejects.toBeInstanceOf(UserNameConflict);
     expect(iamWrites(aws.iam)).toEqual(['CreateUserCommand']);
@@ -231,14 +287,14 @@ describe('provisionUser: which execution may give the user a password', () => {
   });
 
   it('knows its own user when an earlier attempt created it and the answer was lost', async () => {
-    aws.iam.on(GetUserCommand).resolves({ User: managedUser({ tags: claimTags(executionId, 'in-progress', now.toISOString()) }) });
+    existing(managedUser({ tags: claimTags(executionId, 'in-progress', now.toISOString()) }));
     const user = await provisionUser(iamClient(), hire, { ...settings, executionId }, now);
     expect(user).toMatchObject({ created: false, createdByThisExecution: true, busyElsewhere: false });
   });
 
   it('stands back while another execution that just created the user is onboarding it', async () => {
     const fiveMinutesAgo = new Date(now.getTime() - 5 * 60_000).toISOString();
-    aws.iam.on(GetUserCommand).resolves({ User: managedUser({ tags: claimTags('other-execution', 'in-progress', fiveMinutesAgo) }) });
+    existing(managedUser({ tags: claimTags('other-execution', 'in-progress', fiveMinutesAgo) }));
     const user = await provisionUser(iamClient(), hire, { ...settings, executionId }, now);
     expect(user).toMatchObject({ created: false, createdByThisExecution: false, busyElsewhere: true });
   });
@@ -249,7 +305,7 @@ describe('provisionUser: which execution may give the user a password', () => {
     ['the other execution has been in progress too long to be alive', 'in-progress', 16],
   ])('carries on when %s', async (_why, status, minutesAgo) => {
     const then = new Date(now.getTime() - minutesAgo * 60_000).toISOString();
-    aws.iam.on(GetUserCommand).resolves({ User: managedUser({ tags: claimTags('other-execution', status, then) }) });
+    existing(managedUser({ tags: claimTags('other-execution', status, then) }));
     const user = await provisionUser(iamClient(), hire, { ...settings, executionId }, now);
     expect(user).toMatchObject({ createdByThisExecution: false, busyElsewhere: false });
   });
@@ -275,33 +331,33 @@ describe('provisionUser: the trust boundary', () => {
 });
 
 describe('provisionUser: user names are unique ignoring case, as in IAM', () => {
-  // IAM's GetUser finds "bob.builder" when asked for "Bob.Builder" (the local emulator would not).
+  // IAM refuses CreateUser "Bob.Builder" when "bob.builder" exists, and its GetUser finds
+  // "bob.builder" when asked for "Bob.Builder" (the local emulator would do neither).
   const asked = { ...hire, userName: 'Bob.Builder' };
 
   it('adopts our user spelt in another case for the same employee, and carries on under its spelling', async () => {
-    aws.iam.on(GetUserCommand).resolves({ User: managedUser({ userName: 'bob.builder' }) });
+    existing(managedUser({ userName: 'bob.builder' }));
 
     const user = await provisionUser(iamClient(), asked, settings, now);
 
     expect(user).toMatchObject({ userName: 'bob.builder', created: false });
-    expect(aws.iam).not.toHaveReceivedCommand(CreateUserCommand);
+    expect(aws.iam.commandCalls(GetUserCommand).map((c) => c.args[0].input.UserName)).toEqual(['Bob.Builder']);
     expect(aws.iam.commandCalls(AddUserToGroupCommand).map((c) => c.args[0].input.UserName)).toEqual(['bob.builder', 'bob.builder']);
     expect(aws.iam.commandCalls(AttachUserPolicyCommand).map((c) => c.args[0].input.UserName)).toEqual(['bob.builder']);
   });
 
-  it('refuses someone else\'s user spelt in another case with UserNameConflict, naming both spellings, and writes nothing', async () => {
-    aws.iam.on(GetUserCommand).resolves({ User: managedUser({ userName: 'bob.builder', employeeId: 'E-9999' }) });
+  it("refuses someone else's user spelt in another case with UserNameConflict, naming both spellings, and writes nothing to it", async () => {
+    existing(managedUser({ userName: 'bob.builder', employeeId: 'E-9999' }));
 
     const failure = provisionUser(iamClient(), asked, settings, now);
 
     await expect(failure).rejects.toBeInstanceOf(UserNameConflict);
     await expect(failure).rejects.toThrow('User "Bob.Builder" already exists (as "bob.builder") and is not managed by this workflow');
-    expect(iamWrites(aws.iam)).toEqual([]);
+    expect(iamWrites(aws.iam)).toEqual(['CreateUserCommand']);
   });
 
-  it('refuses with UserNameConflict when CreateUser finds a user in another case that is not ours', async () => {
-    aws.iam.on(GetUserCommand).rejectsOnce(noSuchEntity()).resolves({ User: managedUser({ userName: 'bob.builder', path: '/' }) });
-    aws.iam.on(CreateUserCommand).rejects(alreadyExists());
+  it('refuses with UserNameConflict when the user in the way, in another case, is outside the managed path', async () => {
+    existing(managedUser({ userName: 'bob.builder', path: '/' }));
 
     await expect(provisionUser(iamClient(), asked, settings, now)).rejects.toThrow('(as "bob.builder")');
     expect(iamWrites(aws.iam)).toEqual(['CreateUserCommand']);
