@@ -124,7 +124,7 @@ function searchedText(status: PersonStatus): string {
   const { users, executions } = status.searched;
   const parts: string[] = [];
   if (users.how.startsWith('GetUser')) parts.push(users.how);
-  else parts.push(`${users.read} users under ${status.ownership.managedPath} (${users.complete ? 'all' : `the first ${users.listed}`})`);
+  else parts.push(`the tags of ${users.read} of the ${users.complete ? '' : 'first '}${users.listed} users under ${status.ownership.managedPath}`);
   for (const search of executions) {
     const inputs = search.inputsRead > 0 ? ` (${search.inputsRead} inputs read)` : '';
     const listed = search.complete ? `all ${search.listed}` : `the ${search.listed} most recent`;
