@@ -224,6 +224,10 @@ const ENTRIES: Record<FailureName, RunbookEntry> = {
     meaning: 'A function ran past its timeout (30 s; the sweep 15 minutes).',
     action: 'Read the function\'s log for the execution (a slow AWS call, a hang); run the hire again.',
   },
+  'Runtime.ExitError': {
+    meaning: 'A function\'s process exited before it answered (a crash, or memory used up), possibly after its AWS calls succeeded.',
+    action: 'Read the function\'s log for the execution (its id is the correlation id); run the hire again: every step is safe to repeat.',
+  },
   'Runtime.ImportModuleError': {
     meaning: 'A function\'s code could not be loaded: the deployment is broken.',
     action: 'Deploy again from a green build, then run the failed hires again.',

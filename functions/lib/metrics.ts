@@ -90,6 +90,7 @@ export const FAILURE_NAMES = [
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
   'Sandbox.Timedout',
+  'Runtime.ExitError',
   'Runtime.ImportModuleError',
   // Step Functions.
   'States.Timeout',
