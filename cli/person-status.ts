@@ -532,8 +532,8 @@ export async function personStatus(
     (status === 'failed' && !found.some((e) => FAILED.has(e.status ?? ''))) ||
     (status === 'in-progress' && !found.some((e) => e.status === 'RUNNING'));
   const onboardings = listed.find((l) => l.machine === 'onboarding');
-  if (unexplained && onboardings) {
-    const candidates = onboardings.items.filter((item) => item.executionArn && !executions.has(item.executionArn));
+  const candidates = onboardings?.items.filter((item) => item.executionArn && !executions.has(item.executionArn)) ?? [];
+  if (unexplained && candidates.length > 0) {
     const report = searched.executions.find((s) => s.stateMachine === 'onboarding')!;
     const who = query.employeeId ?? query.email ?? query.userName ?? '';
     progress(`Searching the inputs of the ${candidates.length} most recent onboarding executions for ${who}…\n`);
