@@ -208,6 +208,37 @@ describe('onboarding status for a hire that succeeded', () => {
   });
 });
 
+describe('onboarding status for a hire being onboarded', () => {
+  it('shows the running execution the user records, and that the sweep waits for it', async () => {
+    const running = 'f00dfeed-0000-4000-8000-000000000001';
+    serve(
+      [
+        {
+          ...onboardedUser('ada.lovelace', { now, employeeId: ada.employeeId, tags: { 'onboarding:credentials-sent-at': undefined, 'onboarding:password-issued-at': undefined } }),
+          loginProfile: undefined,
+          tags: {
+            'onboarding:managed-by': TEST_ENV.MANAGED_BY,
+            'onboarding:employee-id': ada.employeeId,
+            'onboarding:status': 'in-progress',
+            'onboarding:updated-at': minutesAgo(1).toISOString(),
+            'onboarding:created-by': arnOf(ONBOARDING, running),
+          },
+        },
+      ],
+      [{ machine: ONBOARDING, name: running, status: 'RUNNING', input: ada, startedMinutesAgo: 1 }],
+    );
+
+    const { stdout } = await cli(['status', '--user', 'ada.lovelace']);
+
+    expect(stdout.split('\n')[0]).toBe('ada.lovelace: onboarding in progress; credentials not sent; not signed in yet');
+    expect(stdout).toContain('  credentials   no console password\n');
+    expect(stdout).toMatch(new RegExp(`\\n {2}${running} +onboarding +RUNNING +\\S+ \\S+ +created-by\\n`));
+    expect(stdout).toContain('  next sweep    nothing yet: the onboarding was touched less than the grace period ago and may still be running\n');
+    // The running execution explains the status: no input was searched.
+    expect(stdout).not.toContain('inputs read');
+  });
+});
+
 describe('onboarding status for a hire that failed', () => {
   it('shows the failure, its cause, the execution that hit it, what to do, and the reset the sweep will start', async () => {
     account();
