@@ -78,6 +78,8 @@ if (flags.json) {
     `  makespan                    ${s(b.makespanMs)} (median hire ${s(b.medianHireMs)}, slowest ${s(b.slowestHireMs)})`,
     `  bound                       ${s(boundMs)} (${n(hires)} hires x ${callsPerHire} IAM calls / ${options.iamRate} a second)`,
     `  makespan / bound            ${figures.makespanOverBound.toFixed(2)}`,
+    `  retries (most in one execution, of the retrier's MaxAttempts):`,
+    ...b.retries.map((r) => `    ${`${r.state} ${r.error}`.padEnd(52)} ${n(r.retries).padStart(7)} (${r.mostInOneExecution} of ${r.maxAttempts})`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -166,6 +166,35 @@ export interface BurstFigures {
   /** Longest and median time from a hire's event to its execution's end. */
   slowestHireMs: number;
   medianHireMs: number;
+  /** Per state and retrier: the most retries one execution used, and the retrier's MaxAttempts. */
+  retries: RetryUse[];
+}
+
+export interface RetryUse {
+  state: string;
+  /** The retrier's first error name. */
+  error: string;
+  retries: number;
+  mostInOneExecution: number;
+  maxAttempts: number;
+}
+
+/** How much of each retrier's budget the executions used. */
+function retryUse(results: ExecutionResult[]): RetryUse[] {
+  const uses = new Map<string, RetryUse>();
+  for (const result of results) {
+    for (const event of result.events.filter((e) => e.type === 'StateRetried')) {
+      const state = (event.state as { name: string }).name;
+      const { retrier, attempt } = event.retry as { retrier: { ErrorEquals: string[]; MaxAttempts?: number }; attempt: number };
+      const error = retrier.ErrorEquals[0] ?? '';
+      const key = `${state} ${error}`;
+      const use = uses.get(key) ?? { state, error, retries: 0, mostInOneExecution: 0, maxAttempts: retrier.MaxAttempts ?? 3 };
+      use.retries += 1;
+      use.mostInOneExecution = Math.max(use.mostInOneExecution, attempt);
+      uses.set(key, use);
+    }
+  }
+  return [...uses.values()].sort((a, b) => b.retries - a.retries);
 }
 
 /** State transitions as Step Functions bills them: every state entered, and every retry. */
@@ -224,6 +253,7 @@ export async function runBurst(hires: number, options: WorldOptions = DEFAULT_WO
     makespanMs,
     slowestHireMs: Math.max(0, ...durations),
     medianHireMs: median(durations),
+    retries: retryUse(results),
   };
 }
 

@@ -52,7 +52,10 @@ export interface LambdaSettings {
   invokeOverheadMs?: number;
   /** Time a cold start adds, in ms (default 0). */
   coldStartMs?: number;
-  /** Concurrent invocations of all functions at most (Lambda's account concurrency); beyond: TooManyRequestsException. */
+  /**
+   * Concurrent invocations of all functions at most (Lambda's account concurrency); beyond it,
+   * and beyond a function's own `reservedConcurrency` in serverless.yml: TooManyRequestsException.
+   */
   concurrency?: number;
   /** Hears every invocation once it has ended. */
   onInvocation?: (invocation: Invocation) => void;
@@ -104,14 +107,22 @@ async function compile(functionKey: string, handlerPath: string): Promise<() => 
   };
 }
 
+/** A serverless.yml value, with `${param:name}` read from the default params. */
+function param(yaml: { params?: { default?: Record<string, unknown> } }, value: number | string | undefined): unknown {
+  const name = typeof value === 'string' ? /^\$\{param:(\w+)\}$/.exec(value)?.[1] : undefined;
+  return name === undefined ? value : yaml.params?.default?.[name];
+}
+
 export class LambdaFunctions {
   readonly stats: LambdaStats = { invocations: 0, coldStarts: 0, throttled: 0, timedOut: 0, peakConcurrency: 0 };
   private running = 0;
+  private readonly runningByFunction = new Map<string, number>();
   private readonly idle = new Map<string, Environment[]>();
 
   private constructor(
     private readonly factories: Map<string, () => BundleExports>,
     private readonly timeouts: Map<string, number>,
+    private readonly reserved: Map<string, number>,
     private readonly settings: LambdaSettings,
   ) {}
 
@@ -119,17 +130,20 @@ export class LambdaFunctions {
   static async load(keys: string[], settings: LambdaSettings): Promise<LambdaFunctions> {
     const yaml = readServerlessYaml() as ReturnType<typeof readServerlessYaml> & {
       provider?: { timeout?: number };
-      functions: Record<string, { handler: string; timeout?: number }>;
+      functions: Record<string, { handler: string; timeout?: number; reservedConcurrency?: number | string }>;
     };
     const factories = new Map<string, () => BundleExports>();
     const timeouts = new Map<string, number>();
+    const reserved = new Map<string, number>();
     for (const key of keys) {
       const fn = yaml.functions[key];
       if (!fn) throw new Error(`serverless.yml declares no function "${key}"`);
       factories.set(key, await compile(key, fn.handler));
       timeouts.set(key, (fn.timeout ?? yaml.provider?.timeout ?? 6) * 1000);
+      const concurrency = param(yaml, fn.reservedConcurrency);
+      if (concurrency !== undefined) reserved.set(key, Number(concurrency));
     }
-    return new LambdaFunctions(factories, timeouts, settings);
+    return new LambdaFunctions(factories, timeouts, reserved, settings);
   }
 
   private start(functionKey: string): Environment {
@@ -153,11 +167,14 @@ export class LambdaFunctions {
    * `States.Timeout`-like `Sandbox.Timedout` when it runs past the function's timeout.
    */
   async invoke(functionKey: string, event: unknown, context?: Partial<Context>): Promise<unknown> {
-    if (this.settings.concurrency !== undefined && this.running >= this.settings.concurrency) {
+    const mine = this.runningByFunction.get(functionKey) ?? 0;
+    const atAccountLimit = this.settings.concurrency !== undefined && this.running >= this.settings.concurrency;
+    if (atAccountLimit || mine >= (this.reserved.get(functionKey) ?? Number.POSITIVE_INFINITY)) {
       this.stats.throttled += 1;
       throw lambdaError('Lambda.TooManyRequestsException', 'Rate Exceeded.');
     }
     this.running += 1;
+    this.runningByFunction.set(functionKey, mine + 1);
     this.stats.invocations += 1;
     this.stats.peakConcurrency = Math.max(this.stats.peakConcurrency, this.running);
     const pool = this.idle.get(functionKey) ?? [];
@@ -200,6 +217,7 @@ export class LambdaFunctions {
       clearTimeout(timer);
       environment.current = undefined;
       this.running -= 1;
+      this.runningByFunction.set(functionKey, (this.runningByFunction.get(functionKey) ?? 1) - 1);
       this.settings.onInvocation?.(invocation);
     }
   }
