@@ -7,6 +7,7 @@
  * to the running function), mapped to the IAM action it needs, and compared with the actions
  * the function's role allows: nothing missing, nothing extra.
  */
+import { forgetPasswordRules } from '../../functions/lib/password.ts';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -201,6 +202,8 @@ beforeAll(async () => {
       namePrefix: 'least-privilege',
       around: (_state, functionKey, invoke) => {
         invoked.add(functionKey);
+        // Each function has its own execution environments: none sees another's cached policy.
+        forgetPasswordRules();
         return runningFunction.run(functionKey, invoke);
       },
     });
