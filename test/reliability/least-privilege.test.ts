@@ -7,7 +7,6 @@
  * to the running function), mapped to the IAM action it needs, and compared with the actions
  * the function's role allows: nothing missing, nothing extra.
  */
-import { forgetPasswordRules } from '../../functions/lib/password.ts';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -17,6 +16,7 @@ import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { iamClient, kmsClient, sesClient, sfnClient } from '../../functions/lib/clients.ts';
 import { resetConfigCache } from '../../functions/lib/config.ts';
+import { forgetPasswordRules } from '../../functions/lib/password.ts';
 import { handler as sweepHandler } from '../../functions/reprovision/sweep/handler.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { lambdaContext } from '../../local/workflow.ts';
