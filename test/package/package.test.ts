@@ -188,6 +188,13 @@ describe('least privilege', () => {
     expect(functionActions(template, 'createLoginProfile')).toEqual(['iam:CreateLoginProfile', 'iam:UpdateLoginProfile', 'kms:Encrypt']);
   });
 
+  it('admits one CreateUser step at a time (README "Bursts"), and limits no other function', () => {
+    const reserved = Object.entries(lambdaFunctions(template))
+      .filter(([, fn]) => fn.properties.ReservedConcurrentExecutions !== undefined)
+      .map(([key, fn]) => [key, fn.properties.ReservedConcurrentExecutions]);
+    expect(reserved).toEqual([['createUser', 1]]);
+  });
+
   it('leaves the default shared Lambda role without any AWS permission but logs', () => {
     const shared = policyDocuments(template).filter((d) => d.where.startsWith('IamRoleLambdaExecution/'));
     const actions = shared.flatMap((d) => d.statements.flatMap((s) => actionsOf(s)));

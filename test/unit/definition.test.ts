@@ -107,6 +107,11 @@ const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaExcep
 // IAM's eventual consistency on login profiles, which the retriers must ride out.
 const SETTLING_ERRORS = ['EntityTemporarilyUnmodifiableException', 'NoSuchEntityException'];
 const SETTLING_SECONDS = 120;
+// The largest burst there can be (README "Bursts"): IAM's quota of 5,000 users, 7 IAM calls each,
+// at 10 IAM calls a second. An execution may wait its turn for CreateUser that long.
+const LARGEST_BURST_SECONDS = (5_000 * 7) / 10;
+// Throttling that reaches the state machine under a burst: ridden out for at least 10 minutes.
+const THROTTLING_SECONDS = 600;
 
 describe('expectedRetryWaitSeconds', () => {
   it('sums capped exponential waits and halves them for FULL jitter', () => {
@@ -190,6 +195,40 @@ describe.each(FILES)('%s', (file) => {
         expect(expectedRetryWaitSeconds(retrier), `${name} gives up too soon`).toBeGreaterThanOrEqual(SETTLING_SECONDS);
       }
     }
+  });
+});
+
+describe('the onboarding under a burst (README "Bursts")', () => {
+  const onboardingTasks = tasks(loadDefinition('statemachines/onboarding.asl.yaml') as unknown as StateMachine);
+
+  it(`waits for a Lambda turn (Lambda.TooManyRequestsException) through the largest burst (>= ${LARGEST_BURST_SECONDS} s expected) on every Task`, () => {
+    for (const [name, state] of onboardingTasks) {
+      const retrier = state.Retry?.find((r) => r.ErrorEquals.includes('Lambda.TooManyRequestsException'));
+      expect(retrier, `${name} does not retry Lambda.TooManyRequestsException`).toBeDefined();
+      // Refused invocations did nothing: only those share the retrier, so no real failure is retried that long.
+      expect(retrier!.ErrorEquals, name).toEqual(['Lambda.TooManyRequestsException']);
+      expect(expectedRetryWaitSeconds(retrier!), `${name} gives up too soon`).toBeGreaterThanOrEqual(LARGEST_BURST_SECONDS);
+    }
+  });
+
+  it(`retries throttling on its own retrier, for >= ${THROTTLING_SECONDS} s expected, wherever it is retried`, () => {
+    for (const [name, state] of onboardingTasks) {
+      const retrier = state.Retry?.find((r) => r.ErrorEquals.some((e) => THROTTLING.includes(e)));
+      if (!retrier) continue;
+      expect(retrier.ErrorEquals.every((e) => [...THROTTLING, 'TooManyRequestsException'].includes(e)), name).toBe(true);
+      expect(expectedRetryWaitSeconds(retrier), `${name} gives up too soon`).toBeGreaterThanOrEqual(THROTTLING_SECONDS);
+    }
+  });
+
+  it('admits one CreateUser step at a time by default: its function has a reserved concurrency', () => {
+    const yaml = readServerlessYaml() as unknown as {
+      params: { default: Record<string, unknown> };
+      functions: Record<string, { reservedConcurrency?: unknown }>;
+    };
+    const [, createUser] = onboardingTasks.find(([name]) => name === 'CreateUser')!;
+    const functionKey = functionKeyOf(createUser.Resource)!;
+    expect(yaml.functions[functionKey]!.reservedConcurrency).toBe('${param:createUserConcurrency}');
+    expect(yaml.params.default.createUserConcurrency).toBe(1);
   });
 });
 
