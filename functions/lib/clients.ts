@@ -29,6 +29,7 @@ export interface ClientOptions {
 }
 
 let iam: IAMClient | undefined;
+let sweepIam: IAMClient | undefined;
 let kms: KMSClient | undefined;
 let ses: SESClient | undefined;
 let sfn: SFNClient | undefined;
@@ -36,6 +37,15 @@ let sfn: SFNClient | undefined;
 export function iamClient(options?: ClientOptions): IAMClient {
   if (options) return new IAMClient(clientConfig(options));
   return (iam ??= new IAMClient(clientConfig()));
+}
+/**
+ * IAM for the sweep, which reads thousands of users in one invocation and has no state machine
+ * to retry it: the SDK's adaptive retry mode paces its calls to what IAM lets through
+ * (client-side rate limiting that learns from throttling) and retries a refused read, with
+ * more attempts than a step's.
+ */
+export function sweepIamClient(): IAMClient {
+  return (sweepIam ??= new IAMClient({ ...clientConfig(), retryMode: 'adaptive', maxAttempts: 8 }));
 }
 export function kmsClient(): KMSClient {
   return (kms ??= new KMSClient(clientConfig()));

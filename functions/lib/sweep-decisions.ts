@@ -14,6 +14,9 @@ import type { HireIdentity } from './user-hire.ts';
  * - a password whose credentials email never went out, or one not used within
  *   `unusedPasswordDays` of being issued: reset it and email it again, at most
  *   `maxPasswordResets` times, after which console access is removed instead.
+ *
+ * Decisions come in the order the sweep can make them with the fewest IAM calls: from ListUsers
+ * alone (signed in), from the user's tags (GetUser), then from its login profile.
  */
 
 export type SweepAction = 'none' | 'restart-onboarding' | 'reset-password' | 'remove-console-access';
@@ -76,14 +79,38 @@ export function decideWithoutProfile(
   return undefined;
 }
 
+/**
+ * A password the tags say was delivered, and that cannot have gone unused for long yet: healthy,
+ * without reading the login profile (undefined: read it and call {@link decideWithProfile}).
+ * The password was issued no earlier than the user was created (the onboarding's) or than the
+ * date a reset tagged, so a user younger than `unusedPasswordDays` settles it. Over a sweep of
+ * thousands of users this saves a GetLoginProfile for every fresh one; a login profile deleted
+ * by hand is found once the password would have been old enough to reset.
+ */
+export function decideFromTags(user: User, settings: Pick<SweepSettings, 'unusedPasswordDays'>, now: Date): Decision | undefined {
+  if (tagValue(user.Tags, TAG.status) !== 'complete') return undefined;
+  const sentAt = timeOf(tagValue(user.Tags, TAG.credentialsSentAt));
+  const resetAt = timeOf(tagValue(user.Tags, TAG.passwordIssuedAt));
+  if (sentAt === undefined || (resetAt !== undefined && sentAt < resetAt)) return undefined;
+  const issuedNoEarlierThan = Math.max(resetAt ?? 0, user.CreateDate?.getTime() ?? 0);
+  if (issuedNoEarlierThan === 0 || now.getTime() - issuedNoEarlierThan > settings.unusedPasswordDays * DAY_MS) return undefined;
+  return { action: 'none', reason: 'healthy' };
+}
+
 /** What a managed, never-signed-in user needs, given its login profile (undefined: none). */
 export function decideWithProfile(
   user: User,
   profile: LoginProfile | undefined,
-  settings: Pick<SweepSettings, 'unusedPasswordDays' | 'maxPasswordResets'>,
+  settings: Pick<SweepSettings, 'unusedPasswordDays' | 'maxPasswordResets' | 'inProgressGraceMinutes'>,
   now: Date,
 ): Decision {
   if (!profile) return { action: 'restart-onboarding', reason: 'no-login-profile' };
+  // The onboarding's password is dated by its login profile (no tag): one created within the
+  // grace period may be on its way to the hire right now.
+  const created = profile.CreateDate?.getTime();
+  if (tagValue(user.Tags, TAG.status) === 'in-progress' && created !== undefined && now.getTime() - created < settings.inProgressGraceMinutes * 60_000) {
+    return { action: 'none', reason: 'in-progress' };
+  }
   const issuedAt = timeOf(tagValue(user.Tags, TAG.passwordIssuedAt)) ?? profile.CreateDate?.getTime() ?? now.getTime();
   const sentAt = timeOf(tagValue(user.Tags, TAG.credentialsSentAt));
 

@@ -1,9 +1,17 @@
-import { GetLoginProfileCommand, NoSuchEntityException, paginateListUsers, type IAMClient, type LoginProfile } from '@aws-sdk/client-iam';
+import {
+  GetLoginProfileCommand,
+  NoSuchEntityException,
+  paginateListUsers,
+  type IAMClient,
+  type LoginProfile,
+  type User,
+} from '@aws-sdk/client-iam';
 import { ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { HireNotRebuildable } from './errors.ts';
 import { findUser } from './managed-user.ts';
 import type { ReprovisionReason } from './reprovision-user.ts';
 import {
+  decideFromTags,
   decideWithoutProfile,
   decideWithProfile,
   executionName,
@@ -22,10 +30,16 @@ import { hireFromUser, identityFromUser } from './user-hire.ts';
  * user's tags and groups, or the reprovision state machine to reset the password or remove
  * console access.
  *
- * Users that are not ours, and users who have signed in, are only read. The sweep itself never
- * writes to IAM; its executions do. Execution names carry the user and the day, so a second
- * sweep on the same day finds each action already started (Step Functions keeps names for 90
- * days) and does nothing twice. A dry run reads and reports, and starts nothing.
+ * Users that are not ours are only read, and users who have signed in not even that (ListUsers
+ * says so). The sweep itself never writes to IAM; its executions do. Execution names carry the
+ * user and the day, so a second sweep on the same day finds each action already started (Step
+ * Functions keeps names for 90 days) and does nothing twice. A dry run reads and reports, and
+ * starts nothing.
+ *
+ * At scale (IAM's 5,000 users, under its throttle) a sweep is bounded by IAM's rate: it reads
+ * at most one user at a time per `concurrency`, begins no user past its `deadline` (those are
+ * reported `deferred`, for the next invocation), and begins each invocation at another place in
+ * the list (`startAt`), so that invocations that run out of time still cover every user.
  */
 
 export interface SweepOptions {
@@ -33,6 +47,10 @@ export interface SweepOptions {
   dryRun?: boolean;
   /** The sweep's clock: decisions and execution names use it. */
   now?: Date;
+  /** When (ms since the epoch) to begin no further user: the rest are reported `deferred`. */
+  deadline?: number;
+  /** Where in the list of users to begin, as a fraction of it (0 to 1): the list is walked round from there. */
+  startAt?: number;
 }
 
 export type SweepOutcome =
@@ -47,7 +65,9 @@ export type SweepOutcome =
   /** The user's tags do not say enough of its hire for the action: nothing done, ops should look. */
   | 'not-rebuildable'
   /** Inspecting or starting failed; the next sweep tries again. */
-  | 'error';
+  | 'error'
+  /** Not begun: the invocation ran out of time first; the next one takes it up. */
+  | 'deferred';
 
 export interface UserReport {
   userName: string;
@@ -120,12 +140,15 @@ async function start(
   }
 }
 
-async function heal(clients: Clients, userName: string, settings: SweepSettings, options: Required<SweepOptions>): Promise<UserReport> {
+async function heal(clients: Clients, listed: User, settings: SweepSettings, options: { now: Date; dryRun: boolean }): Promise<UserReport> {
   const { now, dryRun } = options;
+  const userName = listed.UserName ?? '';
+  // ListUsers says who has signed in: nothing to do for them, not even a read.
+  if (listed.PasswordLastUsed) return { userName, action: 'none', reason: 'signed-in', outcome: 'untouched' };
   // Deleted since it was listed.
   const user = await findUser(clients.iam, userName);
   if (!user) return { userName, action: 'none', reason: 'no-such-user', outcome: 'untouched' };
-  const early = decideWithoutProfile(user, settings, now);
+  const early = decideWithoutProfile(user, settings, now) ?? decideFromTags(user, settings, now);
   if (early) return { userName, ...early, outcome: 'untouched' };
 
   const decision = decideWithProfile(user, await loginProfileOf(clients.iam, userName), settings, now);
@@ -168,20 +191,30 @@ async function heal(clients: Clients, userName: string, settings: SweepSettings,
 export async function sweep(clients: Clients, settings: SweepSettings, options: SweepOptions = {}): Promise<SweepReport> {
   parseSweepSettings(settings);
   const resolved = { dryRun: options.dryRun ?? false, now: options.now ?? new Date() };
+  const deadline = options.deadline ?? Number.POSITIVE_INFINITY;
   const startedAt = new Date();
 
-  const userNames: string[] = [];
-  for await (const page of paginateListUsers({ client: clients.iam }, { PathPrefix: settings.managedPath })) {
-    userNames.push(...(page.Users ?? []).map((u) => u.UserName ?? '').filter((n) => n !== ''));
+  const listed: User[] = [];
+  // IAM's largest page: 5,000 users in 5 calls.
+  for await (const page of paginateListUsers({ client: clients.iam, pageSize: 1000 }, { PathPrefix: settings.managedPath })) {
+    listed.push(...(page.Users ?? []).filter((u) => u.UserName));
   }
 
-  const users = await mapWithConcurrency(userNames, settings.concurrency, async (userName): Promise<UserReport> => {
+  const first = Math.floor(Math.min(Math.max(options.startAt ?? 0, 0), 1) * listed.length) % Math.max(listed.length, 1);
+  const order = listed.map((_, i) => (first + i) % listed.length);
+  const reports = await mapWithConcurrency(order, settings.concurrency, async (index): Promise<[number, UserReport]> => {
+    const user = listed[index]!;
+    const userName = user.UserName ?? '';
+    if (Date.now() >= deadline) return [index, { userName, action: 'none', reason: 'not-inspected', outcome: 'deferred' }];
     try {
-      return await heal(clients, userName, settings, resolved);
+      return [index, await heal(clients, user, settings, resolved)];
     } catch (error) {
-      return { userName, action: 'none', reason: 'not-inspected', outcome: 'error', detail: nameAndMessage(error) };
+      return [index, { userName, action: 'none', reason: 'not-inspected', outcome: 'error', detail: nameAndMessage(error) }];
     }
   });
+  // The report lists users as IAM does, wherever this invocation began.
+  const users = new Array<UserReport>(listed.length);
+  for (const [index, report] of reports) users[index] = report;
 
   const actions: Record<SweepAction, number> = { none: 0, 'restart-onboarding': 0, 'reset-password': 0, 'remove-console-access': 0 };
   const outcomes: Record<SweepOutcome, number> = {
@@ -191,6 +224,7 @@ export async function sweep(clients: Clients, settings: SweepSettings, options: 
     planned: 0,
     'not-rebuildable': 0,
     error: 0,
+    deferred: 0,
   };
   for (const user of users) {
     actions[user.action] += 1;

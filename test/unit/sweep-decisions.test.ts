@@ -2,7 +2,7 @@ import type { User } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
 import { parseHire } from '../../functions/lib/hire.ts';
 import { parseReprovisionRequest } from '../../functions/lib/reprovision-user.ts';
-import { decideWithoutProfile, decideWithProfile, onboardingInput, reprovisionInput } from '../../functions/lib/sweep-decisions.ts';
+import { decideFromTags, decideWithoutProfile, decideWithProfile, onboardingInput, reprovisionInput } from '../../functions/lib/sweep-decisions.ts';
 import { SWEEP_DEFAULTS } from '../../functions/lib/sweep-settings.ts';
 
 const NOW = new Date('2025-03-10T06:00:00Z');
@@ -47,7 +47,35 @@ describe('decideWithoutProfile', () => {
   });
 });
 
+describe('decideFromTags', () => {
+  // The onboarding's password carries no issue-date tag: it is no older than the user.
+  const fresh = (tags: Record<string, string | undefined> = {}) =>
+    user({ 'onboarding:password-issued-at': undefined, ...tags }, { CreateDate: new Date(NOW.getTime() - 2 * DAY) });
+
+  it('settles a delivered password younger than unusedPasswordDays as healthy, without the login profile', () => {
+    expect(decideFromTags(fresh(), SETTINGS, NOW)).toEqual({ action: 'none', reason: 'healthy' });
+    // A reset's tagged date counts, even on an old user.
+    expect(decideFromTags(user(), SETTINGS, NOW)).toEqual({ action: 'none', reason: 'healthy' });
+  });
+
+  it.each([
+    ['an onboarding not complete', fresh({ 'onboarding:status': 'failed' })],
+    ['credentials never sent', fresh({ 'onboarding:credentials-sent-at': undefined })],
+    ['credentials sent before the last reset', user({ 'onboarding:credentials-sent-at': ago(2 * DAY) })],
+    ['a user older than unusedPasswordDays, with no reset tagged', user({ 'onboarding:password-issued-at': undefined })],
+    ['a reset older than unusedPasswordDays', user({ 'onboarding:password-issued-at': ago(8 * DAY), 'onboarding:credentials-sent-at': ago(8 * DAY - 60_000) })],
+  ])('leaves the login profile to decide for %s', (_case, subject) => {
+    expect(decideFromTags(subject, SETTINGS, NOW)).toBeUndefined();
+  });
+});
+
 describe('decideWithProfile', () => {
+  it('leaves alone an onboarding whose login profile was created within the grace period (the credentials may be on their way)', () => {
+    const running = user({ 'onboarding:status': 'in-progress', 'onboarding:password-issued-at': undefined, 'onboarding:credentials-sent-at': undefined });
+    expect(decideWithProfile(running, { UserName: 'ann', CreateDate: new Date(NOW.getTime() - 59 * 60_000) }, SETTINGS, NOW)).toEqual({ action: 'none', reason: 'in-progress' });
+    expect(decideWithProfile(running, { UserName: 'ann', CreateDate: new Date(NOW.getTime() - 61 * 60_000) }, SETTINGS, NOW)).toEqual({ action: 'reset-password', reason: 'credentials-not-sent' });
+  });
+
   it('restarts the onboarding of a user with no login profile', () => {
     expect(decideWithProfile(user(), undefined, SETTINGS, NOW)).toEqual({ action: 'restart-onboarding', reason: 'no-login-profile' });
   });

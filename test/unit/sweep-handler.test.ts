@@ -1,7 +1,7 @@
 import { GetUserCommand } from '@aws-sdk/client-iam';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { handler } from '../../functions/reprovision/sweep/handler.ts';
+import { handler, startOf } from '../../functions/reprovision/sweep/handler.ts';
 import { lambdaContext } from '../../local/workflow.ts';
 import { iamWrites } from '../../testing/aws-fakes.ts';
 import { fakeDirectory, fakeStepFunctions, onboardedUser } from '../support/iam-directory.ts';
@@ -71,5 +71,30 @@ describe('reprovision sweep handler', () => {
     await expect(invoke({})).rejects.toMatchObject({ name: 'SweepIncomplete', message: expect.stringContaining('1 of 2') });
     expect(steps.sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
     expect(fake.output.records()).toContainEqual(expect.objectContaining({ level: 'ERROR', message: 'user not handled', userName: 'fine' }));
+  });
+
+  it('begins no user in the last tenth of its time, and fails naming the users it left for the next invocation', async () => {
+    const outOfTime = { ...lambdaContext('reprovisionSweep'), getRemainingTimeInMillis: () => 0 };
+
+    await expect(handler({}, outOfTime)).rejects.toMatchObject({
+      name: 'SweepIncomplete',
+      message: expect.stringContaining('2 of 2 users could not be handled (2 not begun before the time ran out)'),
+    });
+    expect(fake.aws.iam).not.toHaveReceivedCommand(GetUserCommand);
+    expect(fake.output.records()).toContainEqual(expect.objectContaining({ level: 'WARN', message: 'user left for the next invocation', userName: 'ann' }));
+  });
+});
+
+describe('where an invocation begins in the list', () => {
+  const at = (iso: string) => startOf(new Date(iso));
+
+  it('is a fraction of it that moves 0.618 round a minute, or a day, later', () => {
+    const base = at('2026-01-05T03:00:00Z');
+    const round = (x: number) => (x + 1) % 1;
+    expect(base).toBeGreaterThanOrEqual(0);
+    expect(base).toBeLessThan(1);
+    expect(round(at('2026-01-05T03:01:00Z') - base)).toBeCloseTo(0.618, 3);
+    expect(round(at('2026-01-06T03:00:00Z') - base)).toBeCloseTo(0.618, 3);
+    expect(at('2026-01-05T03:00:59Z')).toBe(base);
   });
 });

@@ -7,9 +7,9 @@ import {
 } from '@aws-sdk/client-iam';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseHire } from '../../functions/lib/hire.ts';
-import { sweep, type SweepReport } from '../../functions/lib/sweep.ts';
+import { sweep, type SweepOptions, type SweepReport } from '../../functions/lib/sweep.ts';
 import { executionName } from '../../functions/lib/sweep-decisions.ts';
 import { sweepSettingsFromEnv, SWEEP_DEFAULTS, type SweepSettings } from '../../functions/lib/sweep-settings.ts';
 import { iamWrites } from '../../testing/aws-fakes.ts';
@@ -38,10 +38,18 @@ beforeEach(() => {
 });
 afterEach(() => steps.reset());
 
+/** The user as an onboarding that failed before the login profile leaves it. */
+function stoppedHalfway(user: DirectoryUser): DirectoryUser {
+  delete user.loginProfile;
+  user.tags['onboarding:status'] = 'failed';
+  delete user.tags['onboarding:credentials-sent-at'];
+  return user;
+}
+
 function directory(...users: DirectoryUser[]) {
   return fakeDirectory(fake.aws.iam, users);
 }
-const run = (options: { dryRun?: boolean; now?: Date } = {}, settings: Partial<SweepSettings> = {}) =>
+const run = (options: SweepOptions = {}, settings: Partial<SweepSettings> = {}) =>
   sweep(clients(), { ...SETTINGS, ...settings }, { now: NOW, ...options });
 const entry = (report: SweepReport, userName: string) => report.users.find((u) => u.userName === userName);
 const startCalls = () => steps.sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
@@ -83,8 +91,7 @@ describe('reprovisioning sweep: what it decides', () => {
   });
 
   it('does not act on a user whose hire cannot be rebuilt (no email tag), and says why', async () => {
-    const bob = onboardedUser('bob', { now: NOW, tags: { 'onboarding:email': undefined } });
-    delete bob.loginProfile;
+    const bob = stoppedHalfway(onboardedUser('bob', { now: NOW, tags: { 'onboarding:email': undefined } }));
     directory(bob);
 
     const report = await run();
@@ -200,10 +207,13 @@ describe('reprovisioning sweep: what it decides', () => {
     expect(entry(report, 'elsewhere')).toBeUndefined();
     expect(fake.aws.iam).toHaveReceivedCommandWith(ListUsersCommand, { PathPrefix: TEST_ENV.MANAGED_PATH });
     expect(callsFor('elsewhere')).toEqual([]);
-    for (const userName of ['foreign', 'untagged', 'signed.in', 'gone.quiet']) {
+    for (const userName of ['foreign', 'untagged']) {
       // GetUser only: their login profiles and groups are not even read.
       expect(callsFor(userName).map((c) => (c.args[0] as object).constructor.name)).toEqual(['GetUserCommand']);
     }
+    // ListUsers says they have signed in: not even read.
+    expect(callsFor('signed.in')).toEqual([]);
+    expect(callsFor('gone.quiet')).toEqual([]);
     expect(startCalls()).toEqual([]);
     expect(iamWrites(fake.aws.iam)).toEqual([]);
     expect(report.actions.none).toBe(4);
@@ -242,8 +252,7 @@ describe('reprovisioning sweep: what it decides', () => {
 
 describe('reprovisioning sweep: acting once', () => {
   it('a second sweep the same day starts nothing new (ExecutionAlreadyExists); the next day acts again', async () => {
-    const bob = onboardedUser('bob', { now: NOW });
-    delete bob.loginProfile;
+    const bob = stoppedHalfway(onboardedUser('bob', { now: NOW }));
     directory(bob, onboardedUser('ann', { now: NOW, issuedDaysAgo: 9 }), onboardedUser('fine', { now: NOW }));
 
     const first = await run();
@@ -265,8 +274,7 @@ describe('reprovisioning sweep: acting once', () => {
   });
 
   it('a dry run reads, reports what it would do, and makes no write call at all', async () => {
-    const bob = onboardedUser('bob', { now: NOW });
-    delete bob.loginProfile;
+    const bob = stoppedHalfway(onboardedUser('bob', { now: NOW }));
     directory(
       bob,
       onboardedUser('ann', { now: NOW, issuedDaysAgo: 9 }),
@@ -334,6 +342,43 @@ describe('reprovisioning sweep: bounded concurrency', () => {
   });
 });
 
+describe('reprovisioning sweep: at scale, within its time', () => {
+  const users = () => Array.from({ length: 6 }, (_, i) => onboardedUser(`user${i}`, { now: NOW, issuedDaysAgo: 9 }));
+
+  it('begins no user past its deadline: those are reported deferred, unread, and the report keeps IAM\'s order', async () => {
+    vi.useFakeTimers({ now: NOW, toFake: ['Date'] });
+    try {
+      // Each read takes a second: a user to reset takes three (GetUser, GetLoginProfile, ListGroupsForUser).
+      fakeDirectory(fake.aws.iam, users(), { onUserCall: () => void vi.setSystemTime(Date.now() + 1000) });
+      const report = await run({ deadline: NOW.getTime() + 4_500 }, { concurrency: 1 });
+
+      expect(report.users.map((u) => [u.userName, u.outcome])).toEqual([
+        ['user0', 'started'],
+        ['user1', 'started'],
+        ['user2', 'deferred'],
+        ['user3', 'deferred'],
+        ['user4', 'deferred'],
+        ['user5', 'deferred'],
+      ]);
+      expect(report.outcomes).toMatchObject({ started: 2, deferred: 4 });
+      expect(callsFor('user2')).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('begins where startAt says, walking round the list', async () => {
+    fakeDirectory(fake.aws.iam, users());
+    const report = await run({ startAt: 0.5, deadline: Number.NEGATIVE_INFINITY });
+    expect(report.outcomes.deferred).toBe(6);
+
+    const begun: string[] = [];
+    fakeDirectory(fake.aws.iam, users(), { onUserCall: (userName) => void begun.push(userName) });
+    await run({ startAt: 0.5 }, { concurrency: 1 });
+    expect([...new Set(begun)]).toEqual(['user3', 'user4', 'user5', 'user0', 'user1', 'user2']);
+  });
+});
+
 describe('execution names', () => {
   it('are <prefix>-<user>-<day>, letters, digits, - and _ only, at most 80 characters', () => {
     expect(executionName('reset-password', 'ann', NOW)).toBe(`reset-ann-${TODAY}`);
@@ -392,12 +437,19 @@ describe('sweep settings', () => {
 });
 
 describe('reads', () => {
-  it('reads login profiles and groups only of users that may need them', async () => {
+  it('reads login profiles only of users whose tags cannot settle it, and groups only of users to act on', async () => {
     directory(onboardedUser('fine', { now: NOW }), onboardedUser('old', { now: NOW, issuedDaysAgo: 9 }));
     await run();
-    expect(fake.aws.iam).toHaveReceivedCommandTimes(GetLoginProfileCommand, 2);
+    expect(fake.aws.iam).toHaveReceivedCommandTimes(GetLoginProfileCommand, 1);
+    expect(fake.aws.iam).toHaveReceivedCommandWith(GetLoginProfileCommand, { UserName: 'old' });
     expect(fake.aws.iam).toHaveReceivedCommandTimes(ListGroupsForUserCommand, 1);
     expect(fake.aws.iam).toHaveReceivedCommandWith(ListGroupsForUserCommand, { UserName: 'old' });
+  });
+
+  it('lists the users a thousand at a time, IAM\'s largest page', async () => {
+    directory(onboardedUser('fine', { now: NOW }));
+    await run();
+    expect(fake.aws.iam).toHaveReceivedCommandWith(ListUsersCommand, { PathPrefix: TEST_ENV.MANAGED_PATH, MaxItems: 1000 });
   });
 });
 
