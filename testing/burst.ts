@@ -14,7 +14,7 @@ import { applyTestEnv, TEST_ENV } from './lambda-env.ts';
 import { InMemoryAws, type FakeUser } from './in-memory-aws.ts';
 import { LambdaFunctions, type Invocation } from './lambda-instances.ts';
 import { inProcessStateMachine, type ExecutionResult } from './state-machine.ts';
-import { loadDefinition, taskFunctionKeys } from '../local/workflow.ts';
+import { loadDefinition, readServerlessYaml, taskFunctionKeys } from '../local/workflow.ts';
 
 export interface WorldOptions {
   /** IAM's account-wide rate (calls a second) and bucket size. */
@@ -74,6 +74,11 @@ export async function inVirtualTime<T>(seed: number, work: () => Promise<T>): Pr
     now: EPOCH,
     toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'Date'],
   });
+  // Node waits at least 1 ms (a delay below 1, or NaN, is 1); the fake clock would fire a
+  // fraction of a millisecond at once, and a loop that waits for time to pass would never end.
+  const fakeSetTimeout = globalThis.setTimeout as (callback: (...args: unknown[]) => void, delay: number, ...args: unknown[]) => unknown;
+  globalThis.setTimeout = ((callback: (...args: unknown[]) => void, delay?: number, ...args: unknown[]) =>
+    fakeSetTimeout(callback, delay !== undefined && delay >= 1 ? delay : 1, ...args)) as unknown as typeof setTimeout;
   try {
     let finished = false;
     const running = work().finally(() => {
@@ -255,6 +260,140 @@ export async function runBurst(hires: number, options: WorldOptions = DEFAULT_WO
     medianHireMs: median(durations),
     retries: retryUse(results),
   };
+}
+
+/**
+ * The sweep's users. `fresh`: onboarded over the last 6 days (a burst's), none signed in yet, all
+ * complete: the sweep only makes sure of them. `due`: onboarded 8 to 30 days ago and never signed
+ * in: every password is due a reset, so the sweep reads everything it can and starts an
+ * execution for each: its most expensive day.
+ */
+export type SweepScenario = 'fresh' | 'due';
+
+export interface SweepInvocation {
+  startedAtMs: number;
+  durationMs: number;
+  error?: string;
+  outcomes: Record<string, number>;
+}
+
+export interface SweepFigures {
+  users: number;
+  scenario: SweepScenario;
+  /** The sweep function's timeout (serverless.yml), ms. */
+  timeoutMs: number;
+  /** The schedule's invocation and Lambda's retries of it, in order. */
+  invocations: SweepInvocation[];
+  /** From the schedule's invocation to the end of the last. */
+  elapsedMs: number;
+  iamCalls: number;
+  iamThrottled: number;
+  executionsStarted: number;
+  /** Users an execution was started for. */
+  usersActedOn: number;
+  /** Users no invocation read. */
+  usersLeft: number;
+}
+
+const SWEEP_ENV = {
+  ONBOARDING_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:iam-onboarding-test-onboarding',
+  REPROVISION_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:iam-onboarding-test-reprovision',
+};
+
+/** Lambda's asynchronous invocation: the schedule's, then two retries of a failed one, 1 and 2 minutes after it failed. */
+const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000];
+
+function sweepUser(aws: InMemoryAws, n: number, scenario: SweepScenario): void {
+  const id = String(n).padStart(5, '0');
+  const day = 86_400_000;
+  const created = new Date(Date.now() - (scenario === 'fresh' ? (n % 6) * day + 3_600_000 : (8 + (n % 23)) * day));
+  const sent = new Date(created.getTime() + 60_000);
+  const tags = new Map(
+    Object.entries({
+      'onboarding:managed-by': TEST_ENV.MANAGED_BY,
+      'onboarding:employee-id': `E-${id}`,
+      'onboarding:status': 'complete',
+      'onboarding:updated-at': sent.toISOString(),
+      'onboarding:credentials-sent-at': sent.toISOString(),
+      'onboarding:first-name': 'Grace',
+      'onboarding:last-name': `Hopper ${id}`,
+      'onboarding:email': `hire.${id}@example.com`,
+    }),
+  );
+  aws.addUser({
+    userName: `hire.${id}`,
+    path: TEST_ENV.MANAGED_PATH,
+    createDate: created,
+    tags,
+    groups: new Set(['developers']),
+    policies: new Set(),
+    loginProfile: { createDate: new Date(created.getTime() + 30_000), passwordResetRequired: true },
+  });
+}
+
+/** Runs `work` with `environment` set in process.env, then puts back what was there. */
+async function withEnvironment<T>(environment: Record<string, string>, work: () => Promise<T>): Promise<T> {
+  const before = Object.fromEntries(Object.keys(environment).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, environment);
+  try {
+    return await work();
+  } finally {
+    for (const [key, value] of Object.entries(before)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+}
+
+/** The sweep function's own environment in serverless.yml (its SDK retry settings among it), where literal. */
+function sweepEnvironment(): Record<string, string> {
+  const functions = readServerlessYaml().functions as Record<string, { environment?: Record<string, unknown> }>;
+  const declared = Object.entries(functions.reprovisionSweep?.environment ?? {});
+  const literal = declared.filter(([, value]) => (typeof value === 'string' || typeof value === 'number') && !String(value).includes('${'));
+  return { ...Object.fromEntries(literal.map(([key, value]) => [key, String(value)])), ...SWEEP_ENV };
+}
+
+/** One scheduled sweep over `users` managed users, with Lambda's retries while it reports users left undone. */
+export function runSweep(users: number, scenario: SweepScenario, options: WorldOptions = DEFAULT_WORLD): Promise<SweepFigures> {
+  return withEnvironment(sweepEnvironment(), async () => {
+    const { aws, lambdas, ledger } = await world(options, ['reprovisionSweep']);
+    const timeoutMs = lambdas.timeoutOf('reprovisionSweep');
+    return inVirtualTime(options.seed, async () => {
+      for (let n = 1; n <= users; n++) sweepUser(aws, n, scenario);
+      const start = Date.now();
+      const invocations: SweepInvocation[] = [];
+      for (let attempt = 0; attempt <= ASYNC_RETRY_DELAYS_MS.length; attempt++) {
+        const startedAtMs = Date.now() - start;
+        let outcomes: Record<string, number> = {};
+        let error: string | undefined;
+        try {
+          outcomes = ((await lambdas.invoke('reprovisionSweep', { dryRun: false })) as { outcomes: Record<string, number> }).outcomes;
+        } catch (failure) {
+          error = failure instanceof Error ? failure.name : String(failure);
+        }
+        invocations.push({ startedAtMs, durationMs: Date.now() - start - startedAtMs, ...(error && { error }), outcomes });
+        if (!error) break;
+        const delay = ASYNC_RETRY_DELAYS_MS[attempt];
+        if (delay !== undefined) await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+      // What the invocations did is what IAM and Step Functions saw (a failed one's report is in its log).
+      const read = new Set(aws.calls.filter((c) => c.operation === 'GetUser' && !c.error).map((c) => c.userName));
+      const acted = new Set([...aws.executions.values()].map((e) => (e.input as { hire?: { userName?: string } }).hire?.userName));
+      const last = invocations.at(-1);
+      return {
+        users,
+        scenario,
+        timeoutMs,
+        invocations,
+        elapsedMs: last ? last.startedAtMs + last.durationMs : 0,
+        iamCalls: ledger.iamCalls,
+        iamThrottled: ledger.iamThrottled,
+        executionsStarted: aws.executions.size,
+        usersActedOn: acted.size,
+        usersLeft: users - read.size,
+      };
+    });
+  });
 }
 
 export type { FakeUser };

@@ -6,6 +6,8 @@
  * at most its per-second rate and answers `Throttling` ("Maximum sending rate exceeded.")
  * beyond it. Time is `Date.now()` and `setTimeout`, so a fake clock drives it.
  *
+ * Step Functions' StartExecution is served too (the sweep's), recording what was started.
+ *
  * What the burst benchmark (scripts/bench-burst.ts) runs against. Only what the workflow
  * calls is served.
  */
@@ -46,7 +48,7 @@ export interface InMemoryAwsOptions {
   account?: string;
 }
 
-export type Service = 'iam' | 'ses' | 'kms';
+export type Service = 'iam' | 'ses' | 'kms' | 'states';
 
 /** One call as the fake answered it. */
 export interface Call {
@@ -74,6 +76,13 @@ export interface FakeUser {
 export interface SentMail {
   to: string[];
   subject: string;
+}
+
+export interface StartedExecution {
+  stateMachineArn: string;
+  name: string;
+  input: unknown;
+  startedAt: number;
 }
 
 /** The SDK's view of an HTTP exchange: just what a `requestHandler` sees and answers. */
@@ -138,6 +147,8 @@ export class InMemoryAws {
   readonly users = new Map<string, FakeUser>();
   readonly groups: Set<string>;
   readonly mail: SentMail[] = [];
+  /** Step Functions executions started (they are not run). */
+  readonly executions = new Map<string, StartedExecution>();
   readonly calls: Call[] = [];
   readonly iamBucket: TokenBucket;
   readonly sesBucket: TokenBucket;
@@ -150,7 +161,7 @@ export class InMemoryAws {
     this.iamBucket = new TokenBucket(options.iam.rate, options.iam.burst);
     this.sesBucket = new TokenBucket(options.ses.rate, Math.max(1, options.ses.rate));
     this.account = options.account ?? '123456789012';
-    this.latency = { iam: 0, ses: 0, kms: 0, ...options.latencyMs };
+    this.latency = { iam: 0, ses: 0, kms: 0, states: 0, ...options.latencyMs };
   }
 
   /** The user IAM holds under this name, whatever its case (names are unique ignoring case). */
@@ -183,11 +194,12 @@ export class InMemoryAws {
         let answer: WireResponse['response'];
         try {
           if (service === 'kms') answer = this.json(this.kms(operation, JSON.parse(body) as Record<string, string>));
+          else if (service === 'states') answer = this.json(this.states(operation, JSON.parse(body) as Record<string, unknown>));
           else answer = this.query(service, operation, service === 'iam' ? this.iam(operation, params) : this.ses(operation, params));
         } catch (error) {
           if (!(error instanceof AwsError)) throw error;
           call.error = error.code;
-          answer = service === 'kms' ? this.jsonError(error) : this.queryError(service, error);
+          answer = service === 'kms' || service === 'states' ? this.jsonError(error) : this.queryError(service, error);
         }
         this.calls.push(call);
         return { response: answer };
@@ -331,6 +343,26 @@ export class InMemoryAws {
     const to = members(params, 'Destination.ToAddresses').map((m) => m[''] ?? '');
     this.mail.push({ to, subject: params.get('Message.Subject.Data') ?? '' });
     return { MessageId: randomUUID() };
+  }
+
+  /** Step Functions' StartExecution (a name is taken for good per state machine) and ListExecutions (newest first). */
+  private states(operation: string, input: Record<string, unknown>): unknown {
+    const stateMachineArn = String(input.stateMachineArn ?? '');
+    const arnOf = (name: string) => `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    if (operation === 'ListExecutions') {
+      const all = [...this.executions.values()].filter((e) => e.stateMachineArn === stateMachineArn).reverse();
+      const from = Number(input.nextToken ?? 0);
+      const max = Number(input.maxResults ?? 100) || 100;
+      const page = all.slice(from, from + max);
+      const executions = page.map((e) => ({ executionArn: arnOf(e.name), stateMachineArn, name: e.name, status: 'RUNNING', startDate: e.startedAt / 1000 }));
+      return { executions, ...(from + max < all.length && { nextToken: String(from + max) }) };
+    }
+    if (operation !== 'StartExecution') throw new AwsError('UnknownOperationException', 400, `Step Functions operation ${operation} is not served by the in-memory fake`);
+    const name = String(input.name ?? '');
+    const key = `${stateMachineArn}\0${name}`;
+    if (this.executions.has(key)) throw new AwsError('ExecutionAlreadyExists', 400, `Execution Already Exists: '${name}'`);
+    this.executions.set(key, { stateMachineArn, name, input: JSON.parse(String(input.input ?? 'null')) as unknown, startedAt: Date.now() });
+    return { executionArn: arnOf(name), startDate: Date.now() / 1000 };
   }
 
   /** KMS Encrypt and Decrypt: ciphertext is random, and opens only with the context it was sealed under. */

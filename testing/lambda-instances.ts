@@ -28,6 +28,7 @@ interface BundleExports {
   iamClient: () => Client;
   kmsClient: () => Client;
   sesClient: () => Client;
+  sfnClient: () => Client;
 }
 
 export interface Invocation {
@@ -81,7 +82,7 @@ async function compile(functionKey: string, handlerPath: string): Promise<() => 
   const dot = handlerPath.lastIndexOf('.');
   const entry = [
     `export { ${handlerPath.slice(dot + 1)} as handler } from './${handlerPath.slice(0, dot)}.ts';`,
-    `export { iamClient, kmsClient, sesClient } from './functions/lib/clients.ts';`,
+    `export { iamClient, kmsClient, sesClient, sfnClient } from './functions/lib/clients.ts';`,
   ].join('\n');
   const result = await build({
     stdin: { contents: entry, resolveDir: PROJECT_ROOT, loader: 'ts', sourcefile: `${functionKey}.ts` },
@@ -146,6 +147,13 @@ export class LambdaFunctions {
     return new LambdaFunctions(factories, timeouts, reserved, settings);
   }
 
+  /** A function's timeout, ms (serverless.yml). */
+  timeoutOf(functionKey: string): number {
+    const timeout = this.timeouts.get(functionKey);
+    if (timeout === undefined) throw new Error(`function "${functionKey}" was not loaded`);
+    return timeout;
+  }
+
   private start(functionKey: string): Environment {
     const factory = this.factories.get(functionKey);
     if (!factory) throw new Error(`function "${functionKey}" was not loaded`);
@@ -154,10 +162,11 @@ export class LambdaFunctions {
       if (environment.stopped) throw lambdaError('SandboxStopped', 'the execution environment was stopped at its timeout');
       environment.current?.calls.push(call);
     };
-    const { iamClient, kmsClient, sesClient } = environment.exports;
+    const { iamClient, kmsClient, sesClient, sfnClient } = environment.exports;
     iamClient().config.requestHandler = this.settings.requestHandler('iam', observe);
     kmsClient().config.requestHandler = this.settings.requestHandler('kms', observe);
     sesClient().config.requestHandler = this.settings.requestHandler('ses', observe);
+    sfnClient().config.requestHandler = this.settings.requestHandler('states', observe);
     return environment;
   }
 

@@ -8,7 +8,8 @@ import { SFNClient } from '@aws-sdk/client-sfn';
  * The one place AWS clients are made. Region and endpoint come from the standard SDK
  * environment (`AWS_REGION`, `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`), so the same
  * code talks to AWS or to the local stack. The SDK's own retries are kept short: the state
- * machine owns retries, with backoff and jitter that show in the execution history.
+ * machine owns retries, with backoff and jitter that show in the execution history. A function
+ * no state machine retries sets its own (`AWS_RETRY_MODE`, `AWS_MAX_ATTEMPTS`: the sweep's).
  *
  * One getter per service, each a plain function, so a bundled Lambda carries only the
  * clients it calls. Clients live at module level and are reused across warm invocations.
@@ -29,7 +30,6 @@ export interface ClientOptions {
 }
 
 let iam: IAMClient | undefined;
-let sweepIam: IAMClient | undefined;
 let kms: KMSClient | undefined;
 let ses: SESClient | undefined;
 let sfn: SFNClient | undefined;
@@ -37,15 +37,6 @@ let sfn: SFNClient | undefined;
 export function iamClient(options?: ClientOptions): IAMClient {
   if (options) return new IAMClient(clientConfig(options));
   return (iam ??= new IAMClient(clientConfig()));
-}
-/**
- * IAM for the sweep, which reads thousands of users in one invocation and has no state machine
- * to retry it: the SDK's adaptive retry mode paces its calls to what IAM lets through
- * (client-side rate limiting that learns from throttling) and retries a refused read, with
- * more attempts than a step's.
- */
-export function sweepIamClient(): IAMClient {
-  return (sweepIam ??= new IAMClient({ ...clientConfig(), retryMode: 'adaptive', maxAttempts: 8 }));
 }
 export function kmsClient(): KMSClient {
   return (kms ??= new KMSClient(clientConfig()));

@@ -6,7 +6,7 @@ import {
   type LoginProfile,
   type User,
 } from '@aws-sdk/client-iam';
-import { ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { ExecutionAlreadyExists, paginateListExecutions, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { HireNotRebuildable } from './errors.ts';
 import { findUser } from './managed-user.ts';
 import type { ReprovisionReason } from './reprovision-user.ts';
@@ -39,7 +39,8 @@ import { hireFromUser, identityFromUser } from './user-hire.ts';
  * At scale (IAM's 5,000 users, under its throttle) a sweep is bounded by IAM's rate: it reads
  * at most one user at a time per `concurrency`, begins no user past its `deadline` (those are
  * reported `deferred`, for the next invocation), and begins each invocation at another place in
- * the list (`startAt`), so that invocations that run out of time still cover every user.
+ * the list (`startAt`). The next invocation of the day reads no user an earlier one started an
+ * execution for: it lists today's executions first (Step Functions, not IAM).
  */
 
 export interface SweepOptions {
@@ -72,7 +73,8 @@ export type SweepOutcome =
 export interface UserReport {
   userName: string;
   action: SweepAction;
-  reason: UntouchedReason | ReprovisionReason | 'no-login-profile';
+  /** `started-today`: an execution for the user was started earlier today, by an earlier invocation. */
+  reason: UntouchedReason | ReprovisionReason | 'no-login-profile' | 'started-today';
   outcome: SweepOutcome;
   executionName?: string;
   executionArn?: string;
@@ -112,6 +114,31 @@ async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, work
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
+
+/**
+ * The names of the executions started today (UTC) on `stateMachineArns`: what an earlier
+ * invocation of today's sweep already did, read from Step Functions (newest first) rather than
+ * from IAM. Empty if they cannot be listed: StartExecution still refuses a name taken today.
+ */
+async function startedToday(sfn: SFNClient, stateMachineArns: string[], now: Date): Promise<Set<string>> {
+  const dayStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  const names = new Set<string>();
+  try {
+    for (const stateMachineArn of stateMachineArns) {
+      pages: for await (const page of paginateListExecutions({ client: sfn, pageSize: 1000 }, { stateMachineArn })) {
+        for (const execution of page.executions ?? []) {
+          if ((execution.startDate?.getTime() ?? 0) < dayStart) break pages;
+          if (execution.name) names.add(execution.name);
+        }
+      }
+    }
+  } catch {
+    return new Set();
+  }
+  return names;
+}
+
+const ACTIONS = ['restart-onboarding', 'reset-password', 'remove-console-access'] as const;
 
 /** `Name: message`: the report's one-line account of an error. */
 function nameAndMessage(error: unknown): string {
@@ -200,11 +227,23 @@ export async function sweep(clients: Clients, settings: SweepSettings, options: 
     listed.push(...(page.Users ?? []).filter((u) => u.UserName));
   }
 
+  // A user acted on earlier today (an invocation that ran out of time, then Lambda's retry of
+  // it) is not read again. A dry run calls no Step Functions API at all.
+  const today = resolved.dryRun
+    ? new Set<string>()
+    : await startedToday(clients.sfn, [settings.onboardingStateMachineArn, settings.reprovisionStateMachineArn], resolved.now);
+  const actedOnToday = (userName: string): UserReport | undefined => {
+    const action = ACTIONS.find((a) => today.has(executionName(a, userName, resolved.now)));
+    return action && { userName, action, reason: 'started-today', outcome: 'already-done-today', executionName: executionName(action, userName, resolved.now) };
+  };
+
   const first = Math.floor(Math.min(Math.max(options.startAt ?? 0, 0), 1) * listed.length) % Math.max(listed.length, 1);
   const order = listed.map((_, i) => (first + i) % listed.length);
   const reports = await mapWithConcurrency(order, settings.concurrency, async (index): Promise<[number, UserReport]> => {
     const user = listed[index]!;
     const userName = user.UserName ?? '';
+    const done = actedOnToday(userName);
+    if (done) return [index, done];
     if (Date.now() >= deadline) return [index, { userName, action: 'none', reason: 'not-inspected', outcome: 'deferred' }];
     try {
       return [index, await heal(clients, user, settings, resolved)];

@@ -5,7 +5,7 @@ import {
   ListGroupsForUserCommand,
   ListUsersCommand,
 } from '@aws-sdk/client-iam';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseHire } from '../../functions/lib/hire.ts';
@@ -365,6 +365,37 @@ describe('reprovisioning sweep: at scale, within its time', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('reads no user an earlier invocation started an execution for today: Step Functions lists them', async () => {
+    fakeDirectory(fake.aws.iam, users());
+    const today = (name: string, hoursAgo: number) => ({
+      executionArn: `${REPROVISION}:${name}`.replace(':stateMachine:', ':execution:'),
+      stateMachineArn: REPROVISION,
+      name,
+      status: 'RUNNING' as const,
+      startDate: new Date(NOW.getTime() - hoursAgo * 3_600_000),
+    });
+    steps.sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    steps.sfn.on(ListExecutionsCommand, { stateMachineArn: REPROVISION }).resolves({
+      // Newest first, as Step Functions lists them; yesterday's do not count.
+      executions: [today(`reset-user1-${TODAY}`, 1), today(`reset-user4-${TODAY}`, 2), today('reset-user2-2025-03-09', 30)],
+    });
+
+    const report = await run();
+
+    expect(entry(report, 'user1')).toMatchObject({ action: 'reset-password', reason: 'started-today', outcome: 'already-done-today', executionName: `reset-user1-${TODAY}` });
+    expect(entry(report, 'user4')).toMatchObject({ outcome: 'already-done-today' });
+    expect(callsFor('user1')).toEqual([]);
+    expect(report.outcomes).toMatchObject({ started: 4, 'already-done-today': 2 });
+    expect(steps.sfn).toHaveReceivedCommandWith(ListExecutionsCommand, { stateMachineArn: ONBOARDING, maxResults: 1000 });
+  });
+
+  it('reads every user when the executions cannot be listed (StartExecution still refuses a name taken today)', async () => {
+    fakeDirectory(fake.aws.iam, users());
+    steps.sfn.on(ListExecutionsCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: {} }));
+    const report = await run();
+    expect(report.outcomes.started).toBe(6);
   });
 
   it('begins where startAt says, walking round the list', async () => {

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { sfnClient, sweepIamClient } from '../../lib/clients.ts';
+import { iamClient, sfnClient } from '../../lib/clients.ts';
 import { sweepConfig } from '../../lib/config.ts';
 import { InvalidReprovisionRequest, SweepIncomplete } from '../../lib/errors.ts';
 import { lambdaHandler, logger } from '../../lib/lambda.ts';
@@ -37,7 +37,7 @@ export const handler = lambdaHandler(async (event: unknown, context): Promise<Sw
   if (!parsed.success) throw new InvalidReprovisionRequest(`Invalid sweep input: ${describeIssues(parsed.issues)}`);
 
   const remaining = context.getRemainingTimeInMillis();
-  const report = await sweep({ iam: sweepIamClient(), sfn: sfnClient() }, sweepConfig(), {
+  const report = await sweep({ iam: iamClient(), sfn: sfnClient() }, sweepConfig(), {
     dryRun: parsed.data.dryRun ?? false,
     deadline: Date.now() + remaining - remaining / 10,
     startAt: startOf(new Date()),
