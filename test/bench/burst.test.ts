@@ -5,7 +5,7 @@
  */
 import '../../local/polyfills.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_WORLD, runBurst, type BurstFigures } from '../../testing/burst.ts';
+import { DEFAULT_WORLD, runBurst, runSweep, type BurstFigures } from '../../testing/burst.ts';
 
 const HIRES = 50;
 const IAM_CALLS_PER_HIRE = 7;
@@ -45,5 +45,18 @@ describe(`a burst of ${HIRES} hires at ${DEFAULT_WORLD.iamRate} IAM calls a seco
 
   it('gives the same figures for the same seed', async () => {
     expect(await runBurst(HIRES, DEFAULT_WORLD)).toEqual(burst);
+  }, 120_000);
+});
+
+describe('the sweep, when IAM is too slow for one invocation (400 users due a reset, IAM at 1 call a second)', () => {
+  it('is never cut off: each invocation stops in time, and the next takes up exactly what was left', async () => {
+    const sweep = await runSweep(400, 'due', { ...DEFAULT_WORLD, iamRate: 1, iamBurst: 2 });
+
+    expect(sweep.invocations.length).toBeGreaterThan(1);
+    for (const invocation of sweep.invocations) expect(invocation.durationMs).toBeLessThanOrEqual(sweep.timeoutMs * 0.95);
+    expect(sweep.invocations.at(-1)).not.toHaveProperty('error');
+    expect(sweep).toMatchObject({ executionsStarted: 400, usersActedOn: 400, usersLeft: 0 });
+    // Users acted on are not read again: about three calls each (GetUser, GetLoginProfile, ListGroupsForUser).
+    expect(sweep.iamCalls - sweep.iamThrottled).toBeLessThanOrEqual(400 * 3 + 20);
   }, 120_000);
 });
