@@ -40,7 +40,7 @@ import { hireFromUser, identityFromUser } from './user-hire.ts';
  * at most one user at a time per `concurrency`, begins no user past its `deadline` (those are
  * reported `deferred`, for the next invocation), and begins each invocation at another place in
  * the list (`startAt`). The next invocation of the day reads no user an earlier one started an
- * execution for: it lists today's executions first (Step Functions, not IAM).
+ * execution for (`skipActedOnToday`): it lists today's executions first (Step Functions, not IAM).
  */
 
 export interface SweepOptions {
@@ -52,6 +52,12 @@ export interface SweepOptions {
   deadline?: number;
   /** Where in the list of users to begin, as a fraction of it (0 to 1): the list is walked round from there. */
   startAt?: number;
+  /**
+   * Read no user an execution was started for earlier today (the scheduled sweep's invocations,
+   * which hand on what they could not finish); they are reported `already-done-today`. Off, the
+   * sweep reports every user as it finds it now (what a person running it wants).
+   */
+  skipActedOnToday?: boolean;
 }
 
 export type SweepOutcome =
@@ -228,10 +234,11 @@ export async function sweep(clients: Clients, settings: SweepSettings, options: 
   }
 
   // A user acted on earlier today (an invocation that ran out of time, then Lambda's retry of
-  // it) is not read again. A dry run calls no Step Functions API at all.
-  const today = resolved.dryRun
-    ? new Set<string>()
-    : await startedToday(clients.sfn, [settings.onboardingStateMachineArn, settings.reprovisionStateMachineArn], resolved.now);
+  // it) is not read again, when asked. A dry run calls no Step Functions API at all.
+  const today =
+    options.skipActedOnToday && !resolved.dryRun
+      ? await startedToday(clients.sfn, [settings.onboardingStateMachineArn, settings.reprovisionStateMachineArn], resolved.now)
+      : new Set<string>();
   const actedOnToday = (userName: string): UserReport | undefined => {
     const action = ACTIONS.find((a) => today.has(executionName(a, userName, resolved.now)));
     return action && { userName, action, reason: 'started-today', outcome: 'already-done-today', executionName: executionName(action, userName, resolved.now) };

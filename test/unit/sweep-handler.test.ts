@@ -1,5 +1,5 @@
 import { GetUserCommand } from '@aws-sdk/client-iam';
-import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { ListExecutionsCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { handler, startOf } from '../../functions/reprovision/sweep/handler.ts';
 import { lambdaContext } from '../../local/workflow.ts';
@@ -82,6 +82,15 @@ describe('reprovision sweep handler', () => {
     });
     expect(fake.aws.iam).not.toHaveReceivedCommand(GetUserCommand);
     expect(fake.output.records()).toContainEqual(expect.objectContaining({ level: 'WARN', message: 'user left for the next invocation', userName: 'ann' }));
+  });
+});
+
+describe('the scheduled sweep, invoked again after running out of time', () => {
+  it("lists today's executions first, to read no user one of them was started for", async () => {
+    steps.sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    await invoke({});
+    expect(steps.sfn).toHaveReceivedCommandWith(ListExecutionsCommand, { stateMachineArn: REPROVISION });
+    expect(steps.sfn).toHaveReceivedCommandWith(ListExecutionsCommand, { stateMachineArn: ONBOARDING });
   });
 });
 

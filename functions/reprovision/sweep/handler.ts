@@ -41,6 +41,7 @@ export const handler = lambdaHandler(async (event: unknown, context): Promise<Sw
     dryRun: parsed.data.dryRun ?? false,
     deadline: Date.now() + remaining - remaining / 10,
     startAt: startOf(new Date()),
+    skipActedOnToday: true,
   });
   for (const user of report.users) {
     if (user.outcome === 'error') logger.error('user not handled', { ...user });
