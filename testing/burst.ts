@@ -5,13 +5,14 @@
  * ./lambda-instances.ts), against IAM, SES and KMS in memory behind IAM's token bucket and
  * SES's send rate (./in-memory-aws.ts). Everything waits on a fake clock
  * (@sinonjs/fake-timers): a twenty-minute burst takes seconds to run, and the same seed gives
- * the same figures.
+ * the same figures. The scheduled sweep over thousands of managed users runs the same way
+ * (`runSweep`), with Lambda's retries of its asynchronous invocation.
  *
  * Run by `npm run bench:burst` (scripts/bench-burst.ts), and small in the tests.
  */
 import FakeTimers from '@sinonjs/fake-timers';
 import { applyTestEnv, TEST_ENV } from './lambda-env.ts';
-import { InMemoryAws, type FakeUser } from './in-memory-aws.ts';
+import { InMemoryAws } from './in-memory-aws.ts';
 import { LambdaFunctions, type Invocation } from './lambda-instances.ts';
 import { inProcessStateMachine, type ExecutionResult } from './state-machine.ts';
 import { loadDefinition, readServerlessYaml, taskFunctionKeys } from '../local/workflow.ts';
@@ -395,5 +396,3 @@ export function runSweep(users: number, scenario: SweepScenario, options: WorldO
     });
   });
 }
-
-export type { FakeUser };
