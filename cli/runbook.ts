@@ -217,8 +217,8 @@ const ENTRIES: Record<FailureName, RunbookEntry> = {
     action: 'Check the AWS Health Dashboard; run the hire again.',
   },
   'Lambda.TooManyRequestsException': {
-    meaning: retriedOut('Lambda throttled the function (concurrency used up)'),
-    action: 'See the throttles alarm: raise the account\'s Lambda concurrency or spread the hires out. Then run the hire again.',
+    meaning: retriedOut('Lambda throttled the function: on CreateUser, the hire waited over an hour for its turn (README "Bursts"); elsewhere, the account\'s concurrency was used up'),
+    action: 'On CreateUser: a burst larger than IAM\'s quota of users, or createUserConcurrency set too low; run the hire again. Elsewhere: see the throttles alarm and raise the account\'s Lambda concurrency. Then run the hire again.',
   },
   'Sandbox.Timedout': {
     meaning: 'A function ran past its timeout (30 s; the sweep 15 minutes).',
