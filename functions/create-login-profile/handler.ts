@@ -22,8 +22,5 @@ export const handler = lambdaHandler(async (event: { userName: string; execution
   logger.info('login profile', { userName: event.userName, status: result.status });
   if (result.status === 'ALREADY_PROVISIONED') count('AlreadyProvisioned');
   if (result.status === 'IN_PROGRESS_ELSEWHERE') count('InProgressElsewhere');
-  if (result.status === 'CREATED' && !result.issuedAtTagged) {
-    logger.warn('password issued but its date could not be tagged', { userName: event.userName });
-  }
   return result;
 });

@@ -7,12 +7,11 @@ export type LoginProfileResult =
   | {
       status: 'CREATED';
       sealedPassword: string;
-      passwordIssuedAt: string;
       /**
-       * The issue date is on record in IAM: the login profile's CreateDate, which the sweep reads
-       * (no tag is written for it; the reprovision state machine tags the date of a reset).
+       * When the password was set. IAM keeps it as the login profile's CreateDate, which the
+       * sweep reads (no tag is written for it; the reprovision state machine tags a reset's date).
        */
-      issuedAtTagged: true;
+      passwordIssuedAt: string;
     }
   | { status: 'ALREADY_PROVISIONED' }
   | { status: 'IN_PROGRESS_ELSEWHERE' };
@@ -106,7 +105,7 @@ export async function createLoginProfile(
   // The issue date is the login profile's CreateDate. A profile this execution created in an
   // attempt whose answer was lost is moments older than the password it now holds, which the
   // sweep's day-long measures cannot tell apart: no TagUser for it, on any path.
-  return { status: 'CREATED', sealedPassword, passwordIssuedAt: now.toISOString(), issuedAtTagged: true };
+  return { status: 'CREATED', sealedPassword, passwordIssuedAt: now.toISOString() };
 }
 
 /**

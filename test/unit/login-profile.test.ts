@@ -46,7 +46,6 @@ describe('createLoginProfile', () => {
       status: 'CREATED',
       sealedPassword: expect.any(String),
       passwordIssuedAt: '2025-03-01T09:00:00.000Z',
-      issuedAtTagged: true,
     });
     expectNoSecrets([password!], { result });
     // The sealed password opens, for this user and execution, to the password IAM was given.
