@@ -10,9 +10,7 @@
  * only when what the user records does not explain it. The document says what was read.
  */
 import {
-  GetLoginProfileCommand,
   ListUserTagsCommand,
-  NoSuchEntityException,
   paginateListUsers,
   type IAMClient,
   type LoginProfile,
@@ -23,7 +21,7 @@ import { DescribeExecutionCommand, paginateListExecutions, type ExecutionListIte
 import { causeMessage } from '../functions/lib/caught-error.ts';
 import { HireNotRebuildable } from '../functions/lib/errors.ts';
 import { deriveUserName } from '../functions/lib/hire.ts';
-import { findUser, isManaged, passwordResetsOf, tagValue, TAG, type Ownership } from '../functions/lib/managed-user.ts';
+import { findUser, isManaged, loginProfileOf, passwordResetsOf, tagValue, TAG, type Ownership } from '../functions/lib/managed-user.ts';
 import { decideWithoutProfile, decideWithProfile, executionName, type Decision, type SweepAction } from '../functions/lib/sweep-decisions.ts';
 import type { SweepSettings } from '../functions/lib/sweep-settings.ts';
 import { hireFromUser, identityFromUser } from '../functions/lib/user-hire.ts';
@@ -230,15 +228,6 @@ async function lookUp(iam: IAMClient, query: PersonQuery, settings: PersonSettin
   const employeeId = query.employeeId ?? '';
   const scanned = await scanManagedUsers(iam, settings, `employee ${employeeId}`, (tags) => tagValue(tags, TAG.employeeId) === employeeId, progress);
   return { ...scanned, how: `ListUsers ${settings.ownership.managedPath} + ListUserTags` };
-}
-
-async function loginProfileOf(iam: IAMClient, userName: string): Promise<LoginProfile | undefined> {
-  try {
-    return (await iam.send(new GetLoginProfileCommand({ UserName: userName }))).LoginProfile;
-  } catch (error) {
-    if (error instanceof NoSuchEntityException) return undefined;
-    throw error;
-  }
 }
 
 function userFacts(user: User, profile: LoginProfile | undefined, ownership: Ownership): UserFacts {

@@ -1,4 +1,4 @@
-import { GetUserCommand, NoSuchEntityException, TagUserCommand, type IAMClient, type Tag, type User } from '@aws-sdk/client-iam';
+import { GetLoginProfileCommand, GetUserCommand, NoSuchEntityException, TagUserCommand, type IAMClient, type LoginProfile, type Tag, type User } from '@aws-sdk/client-iam';
 
 /**
  * How this workflow marks the IAM users it owns, and what it records on them. The workflow
@@ -57,6 +57,16 @@ export async function findUser(iam: IAMClient, userName: string): Promise<User |
   try {
     const { User: user } = await iam.send(new GetUserCommand({ UserName: userName }));
     return user;
+  } catch (error) {
+    if (error instanceof NoSuchEntityException) return undefined;
+    throw error;
+  }
+}
+
+/** GetLoginProfile, or undefined when the user has no console password. */
+export async function loginProfileOf(iam: IAMClient, userName: string): Promise<LoginProfile | undefined> {
+  try {
+    return (await iam.send(new GetLoginProfileCommand({ UserName: userName }))).LoginProfile;
   } catch (error) {
     if (error instanceof NoSuchEntityException) return undefined;
     throw error;

@@ -1,14 +1,7 @@
-import {
-  GetLoginProfileCommand,
-  NoSuchEntityException,
-  paginateListUsers,
-  type IAMClient,
-  type LoginProfile,
-  type User,
-} from '@aws-sdk/client-iam';
+import { paginateListUsers, type IAMClient, type User } from '@aws-sdk/client-iam';
 import { ExecutionAlreadyExists, paginateListExecutions, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { HireNotRebuildable } from './errors.ts';
-import { findUser } from './managed-user.ts';
+import { findUser, loginProfileOf } from './managed-user.ts';
 import type { ReprovisionReason } from './reprovision-user.ts';
 import {
   decideFromTags,
@@ -96,15 +89,6 @@ export interface SweepReport {
   actions: Record<SweepAction, number>;
   outcomes: Record<SweepOutcome, number>;
   users: UserReport[];
-}
-
-async function loginProfileOf(iam: IAMClient, userName: string): Promise<LoginProfile | undefined> {
-  try {
-    return (await iam.send(new GetLoginProfileCommand({ UserName: userName }))).LoginProfile;
-  } catch (error) {
-    if (error instanceof NoSuchEntityException) return undefined;
-    throw error;
-  }
 }
 
 /** Runs `work` over `items` with at most `limit` running at once; results keep the input order. */
