@@ -1,4 +1,4 @@
-import { GetUserCommand, TagUserCommand } from '@aws-sdk/client-iam';
+import { CreateLoginProfileCommand, CreateUserCommand, EntityAlreadyExistsException, GetUserCommand, TagUserCommand } from '@aws-sdk/client-iam';
 import { SendEmailCommand } from '@aws-sdk/client-ses';
 import { describe, expect, it } from 'vitest';
 import { TEST_ENV } from '../../testing/lambda-env.ts';
@@ -69,5 +69,33 @@ describe('the sweep\'s resend refuses an address from a tag outside the allowed 
     ]);
     expect(workflow.aws.iam).toHaveReceivedCommand(GetUserCommand);
     expect(recipients()).toEqual([TEST_ENV.OPS_EMAIL]);
+  });
+});
+
+describe('user names are unique ignoring case, as in IAM', () => {
+  it('adopts our user spelt in another case, and every later step uses IAM\'s spelling', async () => {
+    // IAM finds "bob.builder" when asked for "Bob.Builder" (the emulators would not).
+    workflow.aws.iam.on(CreateUserCommand).rejects(new EntityAlreadyExistsException({ message: 'User with name Bob.Builder already exists.', $metadata: { httpStatusCode: 409 } }));
+    workflow.aws.iam.on(GetUserCommand).resolves({
+      User: {
+        UserName: 'bob.builder',
+        Path: TEST_ENV.MANAGED_PATH,
+        Arn: 'arn:aws:iam::123456789012:user/onboarding/bob.builder',
+        UserId: 'U',
+        CreateDate: new Date(),
+        Tags: [
+          { Key: 'onboarding:managed-by', Value: TEST_ENV.MANAGED_BY },
+          { Key: 'onboarding:employee-id', Value: hire.employeeId },
+        ],
+      },
+    });
+
+    const result = await workflow.execute('onboarding', { ...hire, userName: 'Bob.Builder' });
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toMatchObject({ userName: 'bob.builder' });
+    expect(workflow.aws.iam.commandCalls(CreateLoginProfileCommand).map((c) => c.args[0].input.UserName)).toEqual(['bob.builder']);
+    const mail = workflow.sentTo(hire.email)[0]?.args[0].input.Message?.Body?.Text?.Data ?? '';
+    expect(mail).toContain('with the user name bob.builder.');
   });
 });
