@@ -18,6 +18,8 @@ export const TAG = {
   // The execution that created the user: while it runs, it alone gives the user a password.
   createdBy: 'onboarding:created-by',
   email: 'onboarding:email',
+  // Where a resend goes when the stage mails the manager (credentialsRecipient manager or split).
+  managerEmail: 'onboarding:manager-email',
   firstName: 'onboarding:first-name',
   lastName: 'onboarding:last-name',
   // How many times the reprovisioning sweep has reset the temporary password.

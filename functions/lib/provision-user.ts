@@ -112,6 +112,7 @@ export async function provisionUser(
           { Key: TAG.firstName, Value: toTagValue(hire.firstName) },
           { Key: TAG.lastName, Value: toTagValue(hire.lastName) },
           ...(exactTagValue(hire.email) ? [{ Key: TAG.email, Value: hire.email }] : []),
+          ...(hire.managerEmail && exactTagValue(hire.managerEmail) ? [{ Key: TAG.managerEmail, Value: hire.managerEmail }] : []),
         ],
       }),
     );
