@@ -72,6 +72,15 @@ const ENTRIES: Record<FailureName, RunbookEntry> = {
     meaning: 'The reprovisioning sweep could not inspect or act on some users; it handled the others (the sweep Lambda\'s error, not an execution\'s).',
     action: '`onboarding reprovision --dry-run` lists every user with its outcome and error. Fix what it names (often permissions or throttling); the next sweep tries those users again.',
   },
+  MassOffboardingHeld: {
+    meaning:
+      'More of the managed users would lose their access within a day than `offboardingGuardShare` allows (offboarded, or deleted ' +
+      'by the sweep): this offboarding or deletion was not done and the user is untouched. Ops were told.',
+    action:
+      'Check with HR that the terminations are real. If they are, `onboarding confirm-offboarding` (valid for an hour, at most a day), ' +
+      'then offboard the held employees again (`onboarding list --status FAILED --state-machine-arn <OffboardingStateMachineArn>`, ' +
+      'then `onboarding offboard --employee-id <id>` each); the next sweep does the held deletions. If not, stop the source of the events.',
+  },
   EntityTemporarilyUnmodifiableException: {
     meaning: retriedOut('IAM had not settled the login profile after about 7 minutes'),
     action: TRANSIENT,

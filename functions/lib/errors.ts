@@ -73,6 +73,15 @@ export class SweepIncomplete extends OnboardingError {
   override readonly name = 'SweepIncomplete';
 }
 
+/**
+ * More of the managed users would lose their access within a day than the stage allows
+ * (offboardingGuardShare): the offboarding or deletion was not done, and waits for an admin's
+ * `onboarding confirm-offboarding`. Never retried.
+ */
+export class MassOffboardingHeld extends OnboardingError {
+  override readonly name = 'MassOffboardingHeld';
+}
+
 /** Names of errors that mean "bad request, do not retry": the state machine never retries these. */
 export const NON_RETRYABLE_ERRORS = [
   'InvalidHrEvent',
@@ -84,4 +93,5 @@ export const NON_RETRYABLE_ERRORS = [
   'CredentialsUnavailable',
   'InvalidReprovisionRequest',
   'HireNotRebuildable',
+  'MassOffboardingHeld',
 ] as const;

@@ -24,10 +24,18 @@ export const TAG = {
   lastName: 'onboarding:last-name',
   // How many times the reprovisioning sweep has reset the temporary password.
   passwordResets: 'onboarding:password-resets',
+  // The leaver flow: when the user's access was removed, and by which execution
+  // (offboarding.ts). The status says `offboarded` from the first write on; the time only once
+  // every removal is done.
+  offboardedAt: 'onboarding:offboarded-at',
+  offboardedBy: 'onboarding:offboarded-by',
 } as const;
 
-/** `console-access-removed`: the sweep gave up on an unused password; only ops bring the user back. */
-export type OnboardingStatus = 'in-progress' | 'complete' | 'failed' | 'console-access-removed';
+/**
+ * `console-access-removed`: the sweep gave up on an unused password; only ops bring the user back.
+ * `offboarded`: the employee left; the user is kept without access until the sweep deletes it.
+ */
+export type OnboardingStatus = 'in-progress' | 'complete' | 'failed' | 'console-access-removed' | 'offboarded';
 
 export interface Ownership {
   managedPath: string;

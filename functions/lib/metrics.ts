@@ -47,6 +47,7 @@ export const FAILURE_NAMES = [
   'InvalidReprovisionRequest',
   'HireNotRebuildable',
   'SweepIncomplete',
+  'MassOffboardingHeld',
   // IAM.
   'EntityTemporarilyUnmodifiableException',
   'NoSuchEntityException',
