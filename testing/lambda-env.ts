@@ -14,6 +14,7 @@ export const TEST_ENV = {
   ALLOWED_GROUPS: '["developers","on-call"]',
   ALLOWED_EMAIL_DOMAINS: 'example.com',
   PASSWORD_LENGTH: '20',
+  CREDENTIALS_RECIPIENT: 'hire',
   POWERTOOLS_LOG_LEVEL: 'DEBUG',
 } as const;
 

@@ -3,7 +3,7 @@ import { ConfigurationError } from './errors.ts';
 import { iamGroupName, iamPath, managedByValue } from './iam-names.ts';
 import type { Ownership } from './managed-user.ts';
 import { sweepSettingsFromEnv, type SweepSettings } from './sweep-settings.ts';
-import type { TrustPolicy } from './trust-policy.ts';
+import { CREDENTIALS_RECIPIENTS, type TrustPolicy } from './trust-policy.ts';
 import { describeIssues, validate } from './validation.ts';
 
 /**
@@ -85,6 +85,8 @@ const schema = z.object({
   OPS_EMAIL: z.email('must be an email address'),
   PASSWORD_LENGTH: z._default(z.coerce.number(wholeNumber).check(z.int(wholeNumber), z.minimum(8, wholeNumber), z.maximum(128, wholeNumber)), 20),
   SEPARATE_PASSWORD_EMAIL: boolString,
+  /** Who receives the temporary password (functions/lib/trust-policy.ts CREDENTIALS_RECIPIENTS). */
+  CREDENTIALS_RECIPIENT: z._default(z.enum(CREDENTIALS_RECIPIENTS, `must be one of ${CREDENTIALS_RECIPIENTS.join(', ')}`), 'hire'),
   KMS_KEY_ID: z.string().check(z.minLength(1, 'must not be empty')),
   /** Account alias (or id) for the console sign-in URL; defaults to the account id of the Lambda. */
   SIGNIN_ACCOUNT: optionalString,
@@ -98,8 +100,12 @@ export function ownershipOf(settings: Pick<Config, 'MANAGED_PATH' | 'MANAGED_BY'
 }
 
 /** What the stage allows: the groups to assign and where credentials may go. */
-export function trustPolicyOf(settings: Pick<Config, 'ALLOWED_GROUPS' | 'ALLOWED_EMAIL_DOMAINS'>): TrustPolicy {
-  return { allowedGroups: settings.ALLOWED_GROUPS, allowedEmailDomains: settings.ALLOWED_EMAIL_DOMAINS };
+export function trustPolicyOf(settings: Pick<Config, 'ALLOWED_GROUPS' | 'ALLOWED_EMAIL_DOMAINS' | 'CREDENTIALS_RECIPIENT'>): TrustPolicy {
+  return {
+    allowedGroups: settings.ALLOWED_GROUPS,
+    allowedEmailDomains: settings.ALLOWED_EMAIL_DOMAINS,
+    credentialsRecipient: settings.CREDENTIALS_RECIPIENT,
+  };
 }
 
 export function parseConfig(env: Record<string, string | undefined>): Config {

@@ -5,8 +5,8 @@ import { InvalidReprovisionRequest, UserNameConflict } from './errors.ts';
 import type { Hire } from './hire.ts';
 import { resetLoginProfile } from './login-profile.ts';
 import { findUser, isManagedFor, passwordResetsOf, tagStatus, tagValue, TAG, type Ownership } from './managed-user.ts';
-import { assertRecipientAllowed, credentialRecipients, type TrustPolicy } from './trust-policy.ts';
-import { hireFromUser, hireIdentitySchema } from './user-hire.ts';
+import type { TrustPolicy } from './trust-policy.ts';
+import { assertRecipientsOnUser, hireFromUser, hireIdentitySchema } from './user-hire.ts';
 import { describeIssues, validate } from './validation.ts';
 
 /**
@@ -89,8 +89,8 @@ export async function resetPassword(
   if ('skip' in eligible) return { status: 'SKIPPED', reason: eligible.skip };
   const { user } = eligible;
   const hire = await hireFromUser(clients.iam, user);
-  // The address comes from a tag: it must pass the same check as an HR event's, before the reset.
-  for (const [field, address] of credentialRecipients(hire)) assertRecipientAllowed(field, address, settings.trust);
+  // The addresses come from tags: they must pass the same checks as an HR event's, before the reset.
+  assertRecipientsOnUser(user, hire, settings.trust);
 
   const { sealedPassword } = await resetLoginProfile(
     clients,

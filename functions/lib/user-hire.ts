@@ -4,6 +4,7 @@ import { HireNotRebuildable, InvalidHrEvent } from './errors.ts';
 import { employeeIdSchema, parseHire, type Hire } from './hire.ts';
 import { iamUserName } from './iam-names.ts';
 import { tagValue, TAG } from './managed-user.ts';
+import { assertRecipientsAllowed, type TrustPolicy } from './trust-policy.ts';
 import { describeIssues, validate, type ValidationIssue } from './validation.ts';
 
 /** The hire's fields that CreateUser records as tags, by the tag that holds each. */
@@ -12,7 +13,11 @@ const TAG_OF = {
   firstName: TAG.firstName,
   lastName: TAG.lastName,
   email: TAG.email,
+  managerEmail: TAG.managerEmail,
 } as const;
+
+/** The fields every managed user's tags hold; the manager's address only when HR gave one. */
+const REQUIRED_FIELDS = ['employeeId', 'firstName', 'lastName', 'email'] as const;
 
 /**
  * Which hire a managed user was created for: what a reprovision request names, and all that
@@ -64,8 +69,7 @@ export function identityFromUser(user: User): HireIdentity {
  */
 export async function hireFromUser(iam: IAMClient, user: User): Promise<Hire> {
   const userName = user.UserName ?? '';
-  const fields = Object.keys(TAG_OF) as Array<keyof typeof TAG_OF>;
-  const missing = missingTags(user, fields);
+  const missing = missingTags(user, REQUIRED_FIELDS);
   if (missing) throw notRebuildable(user, 're-onboarded', missing);
 
   const groups: string[] = [];
@@ -73,11 +77,31 @@ export async function hireFromUser(iam: IAMClient, user: User): Promise<Hire> {
     groups.push(...(page.Groups ?? []).map((g) => g.GroupName ?? '').filter((name) => name !== ''));
   }
 
-  const input = { ...Object.fromEntries(fields.map((field) => [field, tagValue(user.Tags, TAG_OF[field])])), userName, groups };
+  const fields = Object.keys(TAG_OF) as Array<keyof typeof TAG_OF>;
+  const tagged = fields.flatMap((field) => {
+    const value = tagValue(user.Tags, TAG_OF[field]);
+    return value === undefined ? [] : [[field, value]];
+  });
+  const input = { ...Object.fromEntries(tagged), userName, groups };
   try {
     return parseHire(input, {});
   } catch (error) {
     if (!(error instanceof InvalidHrEvent)) throw error;
     throw notRebuildable(user, 're-onboarded', asTags(error.issues));
+  }
+}
+
+/**
+ * Before a resend: the addresses it would mail, read from the user's tags, pass the same checks
+ * as an HR event's (functions/lib/trust-policy.ts), so the password is reset only when it can be
+ * delivered. A mode that mails the manager needs the manager's address on the user: without it
+ * the resend is refused with {@link HireNotRebuildable} naming the tag, before any write.
+ */
+export function assertRecipientsOnUser(user: User, hire: Pick<Hire, 'email' | 'managerEmail'>, policy: TrustPolicy): void {
+  try {
+    assertRecipientsAllowed(hire, policy);
+  } catch (error) {
+    if (!(error instanceof InvalidHrEvent)) throw error;
+    throw notRebuildable(user, 'sent credentials', asTags(error.issues));
   }
 }

@@ -33,6 +33,7 @@ describe('parseConfig', () => {
       DEPARTMENT_GROUPS: {},
       PASSWORD_LENGTH: 20,
       SEPARATE_PASSWORD_EMAIL: false,
+      CREDENTIALS_RECIPIENT: 'hire',
     });
   });
 
@@ -46,6 +47,7 @@ describe('parseConfig', () => {
         DEPARTMENT_GROUPS: '{"engineering":["developers","on-call"],"finance":[]}',
         PASSWORD_LENGTH: '32',
         SEPARATE_PASSWORD_EMAIL: 'true',
+        CREDENTIALS_RECIPIENT: 'split',
         SIGNIN_ACCOUNT: 'example-corp',
         ALLOWED_GROUPS: '["developers","on-call","auditors"]',
         ALLOWED_EMAIL_DOMAINS: ' Example.com, corp.example.org ',
@@ -62,6 +64,7 @@ describe('parseConfig', () => {
       DEPARTMENT_GROUPS: { engineering: ['developers', 'on-call'], finance: [] },
       PASSWORD_LENGTH: 32,
       SEPARATE_PASSWORD_EMAIL: true,
+      CREDENTIALS_RECIPIENT: 'split',
       SIGNIN_ACCOUNT: 'example-corp',
     });
   });
@@ -130,6 +133,8 @@ describe('parseConfig', () => {
     ['PASSWORD_LENGTH', 'twenty', 'must be a whole number from 8 to 128'],
     ['SEPARATE_PASSWORD_EMAIL', 'yes', 'must be "true" or "false"'],
     ['SEPARATE_PASSWORD_EMAIL', 'TRUE', 'must be "true" or "false"'],
+    ['CREDENTIALS_RECIPIENT', 'boss', 'must be one of hire, manager, split'],
+    ['CREDENTIALS_RECIPIENT', '', 'must be one of hire, manager, split'],
     ['KMS_KEY_ID', '', 'must not be empty'],
     ['ALLOWED_EMAIL_DOMAINS', '', 'must be a comma-separated list of at least one domain name'],
     ['ALLOWED_EMAIL_DOMAINS', ' , ', 'must be a comma-separated list of at least one domain name'],

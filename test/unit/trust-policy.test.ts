@@ -3,13 +3,13 @@ import { SendEmailCommand } from '@aws-sdk/client-ses';
 import { describe, expect, it } from 'vitest';
 import { kmsClient, sesClient } from '../../functions/lib/clients.ts';
 import { sealSecret } from '../../functions/lib/envelope.ts';
-import { EmailDomainNotAllowed, GroupNotAllowed } from '../../functions/lib/errors.ts';
+import { EmailDomainNotAllowed, GroupNotAllowed, InvalidHrEvent } from '../../functions/lib/errors.ts';
 import { deliverCredentials } from '../../functions/lib/credentials-delivery.ts';
-import { assertHireAllowed, assertRecipientAllowed, emailDomainOf, type TrustPolicy } from '../../functions/lib/trust-policy.ts';
+import { assertHireAllowed, assertRecipientAllowed, credentialRecipients, emailDomainOf, type TrustPolicy } from '../../functions/lib/trust-policy.ts';
 import { TEST_ENV, TEST_TRUST } from '../../testing/lambda-env.ts';
 import { useFakeAws } from '../support/in-process.ts';
 
-const policy: TrustPolicy = { allowedGroups: ['developers', 'on-call'], allowedEmailDomains: ['example.com', 'corp.example.org'] };
+const policy: TrustPolicy = { allowedGroups: ['developers', 'on-call'], allowedEmailDomains: ['example.com', 'corp.example.org'], credentialsRecipient: 'hire' };
 
 describe('assertHireAllowed', () => {
   it('passes a hire whose groups and address the stage allows', () => {
@@ -40,12 +40,49 @@ describe('assertHireAllowed', () => {
   });
 });
 
+describe('credentialRecipients: who the credentials step mails, by credentialsRecipient', () => {
+  const hire = { email: 'ada@example.com', managerEmail: 'charles@example.com' };
+  const { managerEmail: _none, ...withoutManager } = hire;
+
+  it.each([
+    ['hire', hire, [['email', 'ada@example.com'], ['managerEmail', 'charles@example.com']]],
+    ['hire', withoutManager, [['email', 'ada@example.com']]],
+    ['manager', hire, [['managerEmail', 'charles@example.com']]],
+    ['split', hire, [['email', 'ada@example.com'], ['managerEmail', 'charles@example.com']]],
+  ] as const)('%s mode: %j', (mode, who, expected) => {
+    expect(credentialRecipients(who, { credentialsRecipient: mode })).toEqual(expected);
+  });
+
+  it.each(['manager', 'split'] as const)('%s mode refuses a hire without managerEmail with InvalidHrEvent naming the field', (mode) => {
+    const refusal = () => assertHireAllowed({ ...withoutManager, groups: [] }, { ...policy, credentialsRecipient: mode });
+    expect(refusal).toThrow(InvalidHrEvent);
+    expect(refusal).toThrow(`Invalid HR event: managerEmail: is required: this stage sends the temporary password to the manager (credentialsRecipient: ${mode})`);
+  });
+
+  it('names the missing manager before a group it would refuse: the event itself is incomplete', () => {
+    expect(() => assertHireAllowed({ ...withoutManager, groups: ['root'] }, { ...policy, credentialsRecipient: 'manager' })).toThrow(InvalidHrEvent);
+  });
+
+  it.each(['hire', 'manager', 'split'] as const)('%s mode refuses a manager outside the allowed domains, naming managerEmail', (mode) => {
+    const refusal = () => assertHireAllowed({ email: 'ada@example.com', managerEmail: 'boss@evil.test', groups: [] }, { ...policy, credentialsRecipient: mode });
+    expect(refusal).toThrow(EmailDomainNotAllowed);
+    expect(refusal).toThrow('managerEmail: the domain "evil.test" may not receive credentials');
+  });
+
+  it("does not check the hire's own address in manager mode: nothing is mailed to it", () => {
+    expect(() => assertHireAllowed({ email: 'ada@home.test', managerEmail: 'charles@example.com', groups: [] }, { ...policy, credentialsRecipient: 'manager' })).not.toThrow();
+    expect(() => assertHireAllowed({ email: 'ada@home.test', managerEmail: 'charles@example.com', groups: [] }, { ...policy, credentialsRecipient: 'split' })).toThrow(
+      'email: the domain "home.test"',
+    );
+  });
+});
+
 describe('deliverCredentials: the last check before mail', () => {
   const fake = useFakeAws();
   const executionId = 'arn:aws:states:us-east-1:123456789012:execution:onboarding:run-1';
   const settings = { kmsKeyId: TEST_ENV.KMS_KEY_ID, sender: TEST_ENV.SENDER_EMAIL, account: '123456789012', separatePasswordEmail: false, trust: TEST_TRUST };
-  const request = async (email: string) => ({
-    hire: { firstName: 'Ada', email, userName: 'ada' },
+  const request = async (email: string, managerEmail?: string) => ({
+    hire: { firstName: 'Ada', lastName: 'Lovelace', email, userName: 'ada', ...(managerEmail && { managerEmail }) },
     sealedPassword: await sealSecret(kmsClient(), TEST_ENV.KMS_KEY_ID, 'Tq7#mZ2!pX9@wL4$kR8', { userName: 'ada', executionId }),
     executionId,
   });
@@ -54,6 +91,17 @@ describe('deliverCredentials: the last check before mail', () => {
     const sealed = await request('ada@evil.test');
     fake.aws.kms.resetHistory();
     await expect(deliverCredentials({ kms: kmsClient(), ses: sesClient() }, sealed, settings)).rejects.toBeInstanceOf(EmailDomainNotAllowed);
+    expect(fake.aws.kms.calls()).toHaveLength(0);
+    expect(fake.aws.ses.calls()).toHaveLength(0);
+  });
+
+  it.each(['hire', 'manager', 'split'] as const)("%s mode: refuses a manager's address outside the allowed domains before opening the password", async (mode) => {
+    const sealed = await request('ada@example.com', 'boss@evil.test');
+    fake.aws.kms.resetHistory();
+    const trust = { ...TEST_TRUST, credentialsRecipient: mode };
+    await expect(deliverCredentials({ kms: kmsClient(), ses: sesClient() }, sealed, { ...settings, trust })).rejects.toThrow(
+      new EmailDomainNotAllowed('managerEmail: the domain "evil.test" may not receive credentials (allowed: example.com)'),
+    );
     expect(fake.aws.kms.calls()).toHaveLength(0);
     expect(fake.aws.ses.calls()).toHaveLength(0);
   });
