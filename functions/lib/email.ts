@@ -87,7 +87,8 @@ export interface ManagerCredentialsInput extends ManagedHire {
 const fullName = (hire: ManagedHire) => `${hire.firstName} ${hire.lastName}`;
 
 const whose = (hire: ManagedHire, what: string) =>
-  `${what} ${fullName(hire)}${hire.startDate ? `, who starts on ${hire.startDate}` : ''}, as the manager HR named for them.`;
+  `${what} ${fullName(hire)}${hire.startDate ? `, who starts on ${hire.startDate}` : ''}. ` +
+  `You receive this email as the manager HR names for ${hire.firstName}.`;
 
 const accountDetails = (hire: ManagedHire): Paragraph => ({
   text: `Sign-in page: ${hire.signInUrl}\nUser name: ${hire.userName}`,
@@ -114,7 +115,7 @@ export function managerCredentialsEmails(input: ManagerCredentialsInput): EmailM
   const subject = `AWS console access for ${fullName(input)}`;
   const intro = whose(input, 'These are the AWS console sign-in details of');
   const hireKnows = input.hireHasAccessEmail
-    ? [`${input.firstName} has had the user name and sign-in page by email; only the password comes from you.`]
+    ? [`${input.firstName} has received the user name and sign-in page by email; only the password comes from you.`]
     : [];
   if (input.hireHasAccessEmail || !input.separatePasswordEmail) {
     return [message(subject, ['Hello,', intro, accountDetails(input), passwordDetail(input.password), ...hireKnows, handOver(input)])];

@@ -131,6 +131,50 @@ describe('resetPassword', () => {
   });
 });
 
+describe('resetPassword: who the resend goes to (credentialsRecipient)', () => {
+  const inMode = (mode: 'hire' | 'manager' | 'split') => ({ ...SETTINGS, trust: { ...TEST_TRUST, credentialsRecipient: mode } });
+  const withManager = (address: string) => {
+    users.get('ann')!.tags['onboarding:manager-email'] = address;
+  };
+
+  it.each(['manager', 'split'] as const)('%s: rebuilds the manager from the user tag, for the email step', async (mode) => {
+    withManager('carl@example.com');
+    const result = await resetPassword({ iam: iam(), kms: kms() }, request(), inMode(mode), NOW);
+    expect(result).toMatchObject({ status: 'RESET', hire: { email: 'ann@example.com', managerEmail: 'carl@example.com' } });
+  });
+
+  it.each(['manager', 'split'] as const)(
+    '%s: a user without the manager tag fails HireNotRebuildable naming the tag, before any write',
+    async (mode) => {
+      await expect(resetPassword({ iam: iam(), kms: kms() }, request(), inMode(mode), NOW)).rejects.toThrow(
+        `User "ann" cannot be sent credentials from its tags: onboarding:manager-email: is required: this stage sends the temporary password to the manager (credentialsRecipient: ${mode})`,
+      );
+      expect(iamWrites(fake.aws.iam)).toEqual([]);
+    },
+  );
+
+  it('hire: a user without the manager tag is reset as before', async () => {
+    await expect(resetPassword({ iam: iam(), kms: kms() }, request(), inMode('hire'), NOW)).resolves.toMatchObject({ status: 'RESET' });
+  });
+
+  it.each(['hire', 'manager', 'split'] as const)('%s: a manager tag outside the allowed domains fails EmailDomainNotAllowed, before any write', async (mode) => {
+    withManager('carl@evil.test');
+    await expect(resetPassword({ iam: iam(), kms: kms() }, request(), inMode(mode), NOW)).rejects.toMatchObject({
+      name: 'EmailDomainNotAllowed',
+      message: expect.stringContaining('managerEmail: the domain "evil.test"'),
+    });
+    expect(iamWrites(fake.aws.iam)).toEqual([]);
+  });
+
+  it('an invalid manager tag makes the hire not rebuildable, naming the tag and not its value', async () => {
+    withManager('not-an-address');
+    const error = await resetPassword({ iam: iam(), kms: kms() }, request(), inMode('manager'), NOW).catch((e: unknown) => e as Error);
+    expect(error).toMatchObject({ name: 'HireNotRebuildable', message: expect.stringContaining('onboarding:manager-email: must be an email address') });
+    expect(error.message).not.toContain('not-an-address');
+    expect(iamWrites(fake.aws.iam)).toEqual([]);
+  });
+});
+
 describe('removeConsoleAccess', () => {
   it('marks the user, deletes its login profile, and says so for the ops email', async () => {
     users.get('ann')!.tags['onboarding:password-resets'] = '3';
