@@ -16,6 +16,7 @@ export const TEST_ENV = {
   PASSWORD_LENGTH: '20',
   CREDENTIALS_RECIPIENT: 'hire',
   POWERTOOLS_LOG_LEVEL: 'DEBUG',
+  OFFBOARDING_CONFIRMATION_PARAMETER: '/iam-onboarding-test/offboarding-confirmation',
 } as const;
 
 /** The trust policy the Lambdas read from {@link TEST_ENV}. */

@@ -3,6 +3,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SESClient } from '@aws-sdk/client-ses';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
 
 /**
  * The one place AWS clients are made. Region and endpoint come from the standard SDK
@@ -33,6 +34,7 @@ let iam: IAMClient | undefined;
 let kms: KMSClient | undefined;
 let ses: SESClient | undefined;
 let sfn: SFNClient | undefined;
+let ssm: SSMClient | undefined;
 
 export function iamClient(options?: ClientOptions): IAMClient {
   if (options) return new IAMClient(clientConfig(options));
@@ -47,6 +49,10 @@ export function sesClient(): SESClient {
 export function sfnClient(options?: ClientOptions): SFNClient {
   if (options) return new SFNClient(clientConfig(options));
   return (sfn ??= new SFNClient(clientConfig()));
+}
+export function ssmClient(options?: ClientOptions): SSMClient {
+  if (options) return new SSMClient(clientConfig(options));
+  return (ssm ??= new SSMClient(clientConfig()));
 }
 export function cloudFormationClient(options?: ClientOptions): CloudFormationClient {
   return new CloudFormationClient(clientConfig(options));
