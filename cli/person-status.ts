@@ -519,7 +519,7 @@ export async function personStatus(
     !facts?.ours ||
     found.length === 0 ||
     (status === 'failed' && !found.some((e) => FAILED.has(e.status ?? ''))) ||
-    (status === 'in-progress' && !found.some((e) => e.status === 'RUNNING'));
+    ((status === 'in-progress' || status === 'waiting') && !found.some((e) => e.status === 'RUNNING'));
   const onboardings = listed.find((l) => l.machine === 'onboarding');
   const candidates = onboardings?.items.filter((item) => item.executionArn && !executions.has(item.executionArn)) ?? [];
   if (unexplained && candidates.length > 0) {

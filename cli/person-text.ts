@@ -22,6 +22,7 @@ const ONBOARDING_WORDS: Record<string, string> = {
   complete: 'onboarded',
   failed: 'onboarding failed',
   'in-progress': 'onboarding in progress',
+  waiting: 'waiting for the start date',
   'console-access-removed': 'console access removed',
 };
 
@@ -83,6 +84,7 @@ const SWEEP_WHY: Record<string, string> = {
   'signed-in': 'nothing, ever: the hire has signed in',
   'console-access-removed': 'nothing, ever: console access was removed (running the hire again restores it)',
   'in-progress': 'nothing yet: the onboarding was touched less than the grace period ago and may still be running',
+  'waiting-for-start-date': 'nothing: the onboarding waits for the start date and sets the password then',
 };
 
 function sweepText(next: NextSweep): string {

@@ -211,6 +211,15 @@ export function instantRetries(definition: StateMachineDefinition): Record<strin
   return overrides;
 }
 
+/** Every Wait state made instant (for tests): a start date or a last day is reached at once. */
+export function instantWaits(definition: StateMachineDefinition): Record<string, number> {
+  const overrides: Record<string, number> = {};
+  for (const [name, state] of allStates(definition as unknown as { States: Record<string, unknown> })) {
+    if (state.Type === 'Wait') overrides[name] = 0;
+  }
+  return overrides;
+}
+
 /**
  * Each state's retry wait in milliseconds, one per retrier in its Retry list, as
  * aws-local-stepfunctions' `retryIntervalOverrides` takes them: a fixed wait per retrier,
@@ -244,6 +253,8 @@ export interface RunOptions {
   stateMachineArn: string;
   /** Milliseconds per retry, by state name; default: the definition's own waits. */
   retryIntervalOverrides?: Record<string, number | number[]>;
+  /** Milliseconds a Wait state waits, by state name; default: the definition's own wait. */
+  waitTimeOverrides?: Record<string, number>;
   /** Called with each event as it happens (for live timelines). */
   onEvent?: (event: ExecutionEvent) => void;
   /** Receives the abort function once the execution starts. */
@@ -288,6 +299,7 @@ export async function runExecution(
     overrides: {
       taskResourceLocalHandlers: options.handlers,
       ...(options.retryIntervalOverrides && { retryIntervalOverrides: options.retryIntervalOverrides }),
+      ...(options.waitTimeOverrides && { waitTimeOverrides: options.waitTimeOverrides }),
     },
     noThrowOnAbort: true,
     context: {

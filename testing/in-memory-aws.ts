@@ -76,6 +76,8 @@ export interface FakeUser {
 export interface SentMail {
   to: string[];
   subject: string;
+  /** When it was sent (`Date.now()`). */
+  at: number;
 }
 
 export interface StartedExecution {
@@ -149,6 +151,8 @@ export class InMemoryAws {
   readonly mail: SentMail[] = [];
   /** Step Functions executions started (they are not run). */
   readonly executions = new Map<string, StartedExecution>();
+  /** The execution ARNs StopExecution was asked to stop (the in-process runs it cannot reach go on). */
+  readonly stopRequests: string[] = [];
   readonly calls: Call[] = [];
   readonly iamBucket: TokenBucket;
   readonly sesBucket: TokenBucket;
@@ -341,11 +345,14 @@ export class InMemoryAws {
     if (operation !== 'SendEmail') throw new AwsError('InvalidAction', 400, `SES operation ${operation} is not served by the in-memory fake`);
     if (!this.sesBucket.take()) throw new AwsError('Throttling', 400, 'Maximum sending rate exceeded.');
     const to = members(params, 'Destination.ToAddresses').map((m) => m[''] ?? '');
-    this.mail.push({ to, subject: params.get('Message.Subject.Data') ?? '' });
+    this.mail.push({ to, subject: params.get('Message.Subject.Data') ?? '', at: Date.now() });
     return { MessageId: randomUUID() };
   }
 
-  /** Step Functions' StartExecution (a name is taken for good per state machine) and ListExecutions (newest first). */
+  /**
+   * Step Functions' StartExecution (a name is taken for good per state machine), ListExecutions
+   * (newest first) and StopExecution (recorded only).
+   */
   private states(operation: string, input: Record<string, unknown>): unknown {
     const stateMachineArn = String(input.stateMachineArn ?? '');
     const arnOf = (name: string) => `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
@@ -356,6 +363,10 @@ export class InMemoryAws {
       const page = all.slice(from, from + max);
       const executions = page.map((e) => ({ executionArn: arnOf(e.name), stateMachineArn, name: e.name, status: 'RUNNING', startDate: e.startedAt / 1000 }));
       return { executions, ...(from + max < all.length && { nextToken: String(from + max) }) };
+    }
+    if (operation === 'StopExecution') {
+      this.stopRequests.push(String(input.executionArn ?? ''));
+      return { stopDate: Date.now() / 1000 };
     }
     if (operation !== 'StartExecution') throw new AwsError('UnknownOperationException', 400, `Step Functions operation ${operation} is not served by the in-memory fake`);
     const name = String(input.name ?? '');

@@ -10,6 +10,7 @@ import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { executionArnFor } from '../cli/execution-rules.ts';
 import {
   instantRetries,
+  instantWaits,
   loadDefinition,
   resolveTaskHandlers,
   runExecution,
@@ -42,6 +43,11 @@ export interface InProcessOptions {
    * backoff and jitter (`Math.random`), in whatever time `setTimeout` keeps (a fake clock's).
    */
   retryWaits?: 'instant' | 'definition';
+  /**
+   * Wait states (a start date, a last day): `instant` (default) ends them at once; `definition`
+   * waits until their timestamp, in whatever time `setTimeout` keeps (a fake clock's).
+   */
+  waits?: 'instant' | 'definition';
   /** Default: `run`. */
   namePrefix?: string;
 }
@@ -56,6 +62,7 @@ export async function inProcessStateMachine(key: string, options: InProcessOptio
     ...(options.invoke && { invoke: options.invoke }),
   });
   const retryIntervalOverrides = options.retryWaits === 'definition' ? undefined : instantRetries(definition);
+  const waitTimeOverrides = options.waits === 'definition' ? undefined : instantWaits(definition);
   return {
     key,
     arn,
@@ -68,6 +75,7 @@ export async function inProcessStateMachine(key: string, options: InProcessOptio
         executionName: name,
         executionArn: executionArnFor(arn, name),
         ...(retryIntervalOverrides && { retryIntervalOverrides }),
+        ...(waitTimeOverrides && { waitTimeOverrides }),
       }),
   };
 }

@@ -15,6 +15,7 @@ export const handler = lambdaHandler(async (event: { userName: string; execution
       executionId: event.executionId,
       createdByThisExecution: event.createdByThisExecution === true,
       busyElsewhere: event.busyElsewhere === true,
+      waitedUntil: event.waitedUntil ?? null,
       passwordRules: event.passwordRules,
     },
     { kmsKeyId: KMS_KEY_ID, passwordLength: PASSWORD_LENGTH },
@@ -22,5 +23,6 @@ export const handler = lambdaHandler(async (event: { userName: string; execution
   logger.info('login profile', { userName: event.userName, status: result.status });
   if (result.status === 'ALREADY_PROVISIONED') count('AlreadyProvisioned');
   if (result.status === 'IN_PROGRESS_ELSEWHERE') count('InProgressElsewhere');
+  if (result.status === 'SUPERSEDED') count('Superseded');
   return result;
 });

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { ConfigurationError } from './errors.ts';
 import { iamGroupName, iamPath, managedByValue } from './iam-names.ts';
 import type { Ownership } from './managed-user.ts';
+import type { StartDateSettings } from './start-date.ts';
 import { sweepSettingsFromEnv, type SweepSettings } from './sweep-settings.ts';
 import { CREDENTIALS_RECIPIENTS, type TrustPolicy } from './trust-policy.ts';
 import { describeIssues, validate } from './validation.ts';
@@ -65,6 +66,26 @@ const emailDomains = z.pipe(
 
 const wholeNumber = 'must be a whole number from 8 to 128';
 
+/** An IANA time zone name (or UTC offset) that this runtime's Intl knows. */
+const timeZone = z._default(
+  z.string().check(
+    z.refine((zone) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: zone });
+        return zone.trim() !== '';
+      } catch {
+        return false;
+      }
+    }, 'must be a time zone name such as Europe/Berlin'),
+  ),
+  'UTC',
+);
+
+const wholeNumberIn = (min: number, max: number, fallback: number) => {
+  const problem = `must be a whole number from ${min} to ${max}`;
+  return z._default(z.coerce.number(problem).check(z.int(problem), z.minimum(min, problem), z.maximum(max, problem)), fallback);
+};
+
 const schema = z.object({
   // No defaults: serverless.yml gives every stage both (its params say what they default to),
   // and a Lambda must not quietly manage users under a value no stage uses.
@@ -88,6 +109,11 @@ const schema = z.object({
   /** Who receives the temporary password (functions/lib/trust-policy.ts CREDENTIALS_RECIPIENTS). */
   CREDENTIALS_RECIPIENT: z._default(z.enum(CREDENTIALS_RECIPIENTS, `must be one of ${CREDENTIALS_RECIPIENTS.join(', ')}`), 'hire'),
   KMS_KEY_ID: z.string().check(z.minLength(1, 'must not be empty')),
+  /** The time zone of HR's dates (start dates, last days). */
+  TIME_ZONE: timeZone,
+  /** A future start date's credentials go out at this local hour, this many days early. */
+  CREDENTIALS_HOUR: wholeNumberIn(0, 23, 8),
+  CREDENTIALS_DAYS_EARLY: wholeNumberIn(0, 30, 0),
   /** Account alias (or id) for the console sign-in URL; defaults to the account id of the Lambda. */
   SIGNIN_ACCOUNT: optionalString,
 });
@@ -97,6 +123,11 @@ export type Config = z.output<typeof schema>;
 /** Which users are the stage's: its managed path and managed-by tag value. */
 export function ownershipOf(settings: Pick<Config, 'MANAGED_PATH' | 'MANAGED_BY'>): Ownership {
   return { managedPath: settings.MANAGED_PATH, managedBy: settings.MANAGED_BY };
+}
+
+/** When a hire's credentials go out, for a start date (functions/lib/start-date.ts). */
+export function startDateSettingsOf(settings: Pick<Config, 'TIME_ZONE' | 'CREDENTIALS_HOUR' | 'CREDENTIALS_DAYS_EARLY'>): StartDateSettings {
+  return { timeZone: settings.TIME_ZONE, credentialsHour: settings.CREDENTIALS_HOUR, credentialsDaysEarly: settings.CREDENTIALS_DAYS_EARLY };
 }
 
 /** What the stage allows: the groups to assign and where credentials may go. */

@@ -65,12 +65,61 @@ export interface Hire {
   department?: string;
   managerEmail?: string;
   startDate?: string;
+  /**
+   * The user name came from the email, not from the event: when it is someone else's, the
+   * onboarding may take the next of {@link userNameCandidates}. An event's own `userName` is
+   * never changed.
+   */
+  userNameDerived?: true;
+  /** When the password and credentials go out, if later than now (functions/lib/start-date.ts). */
+  credentialsAt?: string;
 }
 
 /** The email's local part, reduced to IAM's user-name characters, lower case, at most 64. */
 export function deriveUserName(email: string): string {
   const local = email.slice(0, email.lastIndexOf('@'));
   return nameCharactersOf(local).toLowerCase().slice(0, MAX_USER_NAME_LENGTH);
+}
+
+/** How many numbered names (`<name>2` ... ) a hire whose name is taken may try. */
+export const MAX_NAME_NUMBER = 20;
+
+/** Text as IAM user-name characters: accents dropped (José -> jose), lower case. */
+function asNamePart(text: string): string {
+  return nameCharactersOf(text.normalize('NFKD').replace(/\p{M}/gu, '').replace(/\s+/g, '-')).toLowerCase();
+}
+
+/**
+ * The user names a hire may get, best first: its own (from the email), `first.last` from its
+ * names, then the first with a number (`dana.scully2` ... `dana.scully20`), each cut to IAM's
+ * 64 characters and each once ignoring case (IAM's names are unique ignoring case). A hire whose
+ * name the event fixed has only that one.
+ */
+export function userNameCandidates(hire: Pick<Hire, 'userName' | 'firstName' | 'lastName' | 'userNameDerived'>): string[] {
+  if (!hire.userNameDerived) return [hire.userName];
+  const fromNames = [asNamePart(hire.firstName), asNamePart(hire.lastName)].filter((part) => part !== '').join('.');
+  const numbered = Array.from({ length: MAX_NAME_NUMBER - 1 }, (_, i) => {
+    const suffix = String(i + 2);
+    return hire.userName.slice(0, MAX_USER_NAME_LENGTH - suffix.length) + suffix;
+  });
+  const candidates = [hire.userName, fromNames.slice(0, MAX_USER_NAME_LENGTH), ...numbered].filter((name) => name !== '');
+  const seen = new Set<string>();
+  return candidates.filter((name) => !seen.has(name.toLowerCase()) && seen.add(name.toLowerCase()));
+}
+
+/**
+ * The groups an event (a hire or a move) asks for: its own `groups`, else its department's in
+ * the stage's map, else none; each once. Throws {@link InvalidHrEvent} when that is more than
+ * a user can be in.
+ */
+export function requestedGroups(event: { groups?: string[]; department?: string }, departmentGroups: Record<string, string[]>): string[] {
+  // hasOwn: a department named "constructor" or "__proto__" must not find Object's properties.
+  const mapped = event.department && Object.hasOwn(departmentGroups, event.department) ? departmentGroups[event.department] : undefined;
+  const groups = [...new Set(event.groups ?? mapped ?? [])];
+  if (groups.length > MAX_GROUPS) {
+    throw new InvalidHrEvent([{ field: 'department', problem: `maps to more than ${MAX_GROUPS} groups` }]);
+  }
+  return groups;
 }
 
 /**
@@ -87,13 +136,7 @@ export function parseHire(input: unknown, departmentGroups: Record<string, strin
     throw new InvalidHrEvent([{ field: 'email', problem: 'its local part has no character IAM allows in a user name; set userName' }]);
   }
 
-  // hasOwn: a department named "constructor" or "__proto__" must not find Object's properties.
-  const mapped = event.department && Object.hasOwn(departmentGroups, event.department) ? departmentGroups[event.department] : undefined;
-  const groups = event.groups ?? mapped ?? [];
-  const uniqueGroups = [...new Set(groups)];
-  if (uniqueGroups.length > MAX_GROUPS) {
-    throw new InvalidHrEvent([{ field: 'department', problem: `maps to more than ${MAX_GROUPS} groups` }]);
-  }
+  const uniqueGroups = requestedGroups(event, departmentGroups);
 
   return {
     employeeId: event.employeeId,
@@ -101,6 +144,7 @@ export function parseHire(input: unknown, departmentGroups: Record<string, strin
     lastName: event.lastName,
     email: event.email,
     userName,
+    ...(event.userName === undefined && { userNameDerived: true as const }),
     groups: uniqueGroups,
     ...(event.department !== undefined && { department: event.department }),
     ...(event.managerEmail !== undefined && { managerEmail: event.managerEmail }),

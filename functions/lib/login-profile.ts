@@ -1,6 +1,14 @@
-import { CreateLoginProfileCommand, EntityAlreadyExistsException, UpdateLoginProfileCommand, type IAMClient } from '@aws-sdk/client-iam';
+import {
+  CreateLoginProfileCommand,
+  EntityAlreadyExistsException,
+  TagUserCommand,
+  UpdateLoginProfileCommand,
+  type IAMClient,
+} from '@aws-sdk/client-iam';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { sealSecret } from './envelope.ts';
+import { toTagValue } from './iam-names.ts';
+import { findUser, tagValue, TAG } from './managed-user.ts';
 import { cachedPasswordRules, generatePassword, type PasswordRules } from './password.ts';
 
 export type LoginProfileResult =
@@ -14,7 +22,9 @@ export type LoginProfileResult =
       passwordIssuedAt: string;
     }
   | { status: 'ALREADY_PROVISIONED' }
-  | { status: 'IN_PROGRESS_ELSEWHERE' };
+  | { status: 'IN_PROGRESS_ELSEWHERE' }
+  /** The hire waited for a start date that HR changed meanwhile: another execution onboards it. */
+  | { status: 'SUPERSEDED' };
 
 export interface LoginProfileRequest {
   userName: string;
@@ -25,6 +35,8 @@ export interface LoginProfileRequest {
 export interface LoginProfileClaim {
   createdByThisExecution?: boolean;
   busyElsewhere?: boolean;
+  /** The execution waited until this time for the hire's start date (null: it did not wait). */
+  waitedUntil?: string | null;
 }
 
 /**
@@ -65,6 +77,25 @@ async function newSealedPassword(
 }
 
 /**
+ * After the wait for a start date: true if this execution still holds the claim (HR did not move
+ * the date meanwhile), and then the user is tagged in progress again, from now.
+ */
+async function resumeAfterWait(iam: IAMClient, request: LoginProfileRequest, now: Date): Promise<boolean> {
+  const user = await findUser(iam, request.userName);
+  if (!user || tagValue(user.Tags, TAG.createdBy) !== toTagValue(request.executionId)) return false;
+  await iam.send(
+    new TagUserCommand({
+      UserName: request.userName,
+      Tags: [
+        { Key: TAG.status, Value: 'in-progress' },
+        { Key: TAG.updatedAt, Value: now.toISOString() },
+      ],
+    }),
+  );
+  return true;
+}
+
+/**
  * Gives the user a console password that must be changed at first sign-in. The password is
  * sealed with KMS before IAM sees it, so a failure after CreateLoginProfile can never leave a
  * password that exists in IAM but nowhere we can deliver it from.
@@ -82,9 +113,15 @@ export async function createLoginProfile(
   now: Date = new Date(),
 ): Promise<LoginProfileResult> {
   if (request.busyElsewhere) return { status: 'IN_PROGRESS_ELSEWHERE' };
+  let rules = request.passwordRules;
+  if (request.waitedUntil) {
+    if (!(await resumeAfterWait(clients.iam, request, now))) return { status: 'SUPERSEDED' };
+    // Weeks may have passed since the CreateUser step read the account policy.
+    rules = await cachedPasswordRules(clients.iam);
+  }
   const envelope = { userName: request.userName, executionId: request.executionId };
-  // The CreateUser step read the account policy: not read again here.
-  const { password, sealedPassword } = await newSealedPassword(clients.kms, request.passwordRules, envelope, settings);
+  // The CreateUser step read the account policy: not read again here (unless it waited).
+  const { password, sealedPassword } = await newSealedPassword(clients.kms, rules, envelope, settings);
 
   try {
     await clients.iam.send(

@@ -17,6 +17,11 @@ export const TAG = {
   // What a later sweep needs to finish or repeat the onboarding without the HR event.
   // The execution that created the user: while it runs, it alone gives the user a password.
   createdBy: 'onboarding:created-by',
+  // While a hire waits for its start date (status waiting): when its credentials go out.
+  credentialsAt: 'onboarding:credentials-at',
+  startDate: 'onboarding:start-date',
+  // The name the hire would have had, when a user that is not theirs held it.
+  requestedName: 'onboarding:requested-name',
   email: 'onboarding:email',
   // Where a resend goes when the stage mails the manager (credentialsRecipient manager or split).
   managerEmail: 'onboarding:manager-email',
@@ -32,10 +37,11 @@ export const TAG = {
 } as const;
 
 /**
+ * `waiting`: the user exists and the onboarding waits for the hire's start date to set the password.
  * `console-access-removed`: the sweep gave up on an unused password; only ops bring the user back.
  * `offboarded`: the employee left; the user is kept without access until the sweep deletes it.
  */
-export type OnboardingStatus = 'in-progress' | 'complete' | 'failed' | 'console-access-removed' | 'offboarded';
+export type OnboardingStatus = 'waiting' | 'in-progress' | 'complete' | 'failed' | 'console-access-removed' | 'offboarded';
 
 export interface Ownership {
   managedPath: string;

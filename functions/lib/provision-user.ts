@@ -5,14 +5,17 @@ import {
   EntityAlreadyExistsException,
   GetGroupCommand,
   NoSuchEntityException,
+  TagUserCommand,
   type IAMClient,
+  type Tag,
   type User,
 } from '@aws-sdk/client-iam';
 import { GroupNotFound, UserNameConflict } from './errors.ts';
-import type { Hire } from './hire.ts';
+import { userNameCandidates, type Hire } from './hire.ts';
+import { claimFor } from './onboarding-claim.ts';
 import { assertGroupsAllowed, type TrustPolicy } from './trust-policy.ts';
 import { exactTagValue, toTagValue } from './iam-names.ts';
-import { findUser, isManagedFor, tagValue, TAG, type Ownership } from './managed-user.ts';
+import { findUser, isManagedFor, TAG, type Ownership } from './managed-user.ts';
 import { cachedPasswordRules, type PasswordRules } from './password.ts';
 
 export interface ProvisionSettings extends Ownership {
@@ -22,13 +25,6 @@ export interface ProvisionSettings extends Ownership {
   /** The running execution, recorded on a user it creates. */
   executionId?: string;
 }
-
-/**
- * How long the execution that created a user keeps the sole right to give it a password. An
- * onboarding takes seconds, or minutes while IAM settles (the login-profile retries give up
- * after about 7); past this, a stuck or lost execution no longer blocks a repeated event.
- */
-export const CREATOR_CLAIM_MS = 15 * 60_000;
 
 export interface ProvisionedUser {
   /**
@@ -50,6 +46,15 @@ export interface ProvisionedUser {
   busyElsewhere: boolean;
   /** The account password policy as read here, for the login-profile step (not read again there). */
   passwordRules: PasswordRules;
+  /**
+   * When this execution sets the password: a start date ahead (the state machine waits for it),
+   * or null for now. Null, not absent: the state machine reads it.
+   */
+  waitUntil: string | null;
+  /** The hire's first-choice name, when a user that is not theirs held it and another was taken. */
+  requestedUserName?: string;
+  /** An execution waiting for an earlier start date, whose claim this one took over (to stop). */
+  supersedes?: string;
 }
 
 async function assertGroupsExist(iam: IAMClient, groups: string[]): Promise<void> {
@@ -63,12 +68,79 @@ async function assertGroupsExist(iam: IAMClient, groups: string[]): Promise<void
   }
 }
 
-function conflict(userName: string, existing?: User): UserNameConflict {
+function conflict(candidates: string[], inTheWay: User | undefined): UserNameConflict {
+  const [first] = candidates;
+  if (candidates.length > 1) {
+    return new UserNameConflict(
+      `User names ${candidates.map((name) => `"${name}"`).join(', ')} are all taken by users this workflow does not manage for this employee; set userName`,
+    );
+  }
   // IAM names are unique ignoring case: say so when the user in the way is spelt differently.
-  const spelt = existing?.UserName && existing.UserName !== userName ? ` (as "${existing.UserName}")` : '';
+  const spelt = inTheWay?.UserName && inTheWay.UserName !== first ? ` (as "${inTheWay.UserName}")` : '';
   return new UserNameConflict(
-    `User "${userName}" already exists${spelt} and is not managed by this workflow for this employee; it was left unchanged`,
+    `User "${first}" already exists${spelt} and is not managed by this workflow for this employee; it was left unchanged`,
   );
+}
+
+/** The tags a new user is created with: ours, whose, its onboarding's state and what a sweep needs. */
+function creationTags(hire: Hire, settings: ProvisionSettings, requestedName: string | undefined, now: Date): Tag[] {
+  return [
+    { Key: TAG.managedBy, Value: settings.managedBy },
+    { Key: TAG.employeeId, Value: hire.employeeId },
+    { Key: TAG.status, Value: hire.credentialsAt === undefined ? 'in-progress' : 'waiting' },
+    { Key: TAG.updatedAt, Value: now.toISOString() },
+    ...(settings.executionId ? [{ Key: TAG.createdBy, Value: toTagValue(settings.executionId) }] : []),
+    ...(hire.credentialsAt ? [{ Key: TAG.credentialsAt, Value: hire.credentialsAt }] : []),
+    ...(hire.credentialsAt && hire.startDate ? [{ Key: TAG.startDate, Value: hire.startDate }] : []),
+    ...(requestedName ? [{ Key: TAG.requestedName, Value: requestedName }] : []),
+    // Names are for greetings only, so a lossy tag value is fine; an address that
+    // would not survive as a tag value is left out rather than stored wrong.
+    { Key: TAG.firstName, Value: toTagValue(hire.firstName) },
+    { Key: TAG.lastName, Value: toTagValue(hire.lastName) },
+    ...(exactTagValue(hire.email) ? [{ Key: TAG.email, Value: hire.email }] : []),
+    ...(hire.managerEmail && exactTagValue(hire.managerEmail) ? [{ Key: TAG.managerEmail, Value: hire.managerEmail }] : []),
+  ];
+}
+
+/**
+ * Creates the hire's user under the first of its candidate names that is free, or finds the
+ * user this workflow created for the same employee under one of them. CreateUser itself says
+ * that a name is taken (EntityAlreadyExists, which changes nothing); only then is the user read,
+ * to adopt it if it is ours for this employee or to try the next name. A repeated event tries
+ * the names in the same order, so it finds its own user, not a new name. IAM names are unique
+ * ignoring case, and GetUser finds any spelling.
+ */
+async function createOrAdopt(
+  iam: IAMClient,
+  hire: Hire,
+  settings: ProvisionSettings,
+  now: Date,
+): Promise<{ user: User; created: boolean; requestedName?: string }> {
+  const candidates = userNameCandidates(hire);
+  const [first] = candidates as [string];
+  let inTheWay: User | undefined;
+  for (const candidate of candidates) {
+    const requestedName = candidate === first ? undefined : first;
+    try {
+      const { User: user } = await iam.send(
+        new CreateUserCommand({
+          UserName: candidate,
+          Path: settings.managedPath,
+          PermissionsBoundary: settings.permissionsBoundaryArn,
+          Tags: creationTags(hire, settings, requestedName, now),
+        }),
+      );
+      return { user: user ?? { UserName: candidate, Path: settings.managedPath, Arn: '', UserId: '', CreateDate: now }, created: true, ...(requestedName && { requestedName }) };
+    } catch (error) {
+      if (!(error instanceof EntityAlreadyExistsException)) throw error;
+    }
+    const existing = await findUser(iam, candidate);
+    if (existing && isManagedFor(existing, settings, hire.employeeId)) {
+      return { user: existing, created: false, ...(requestedName && { requestedName }) };
+    }
+    inTheWay ??= existing;
+  }
+  throw conflict(candidates, inTheWay);
 }
 
 function partitionOf(arn: string | undefined): string {
@@ -93,42 +165,10 @@ export async function provisionUser(
   assertGroupsAllowed(hire.groups, settings.trust);
   await assertGroupsExist(iam, hire.groups);
 
-  let user: User | undefined;
-  let created = false;
-  try {
-    const result = await iam.send(
-      new CreateUserCommand({
-        UserName: hire.userName,
-        Path: settings.managedPath,
-        PermissionsBoundary: settings.permissionsBoundaryArn,
-        Tags: [
-          { Key: TAG.managedBy, Value: settings.managedBy },
-          { Key: TAG.employeeId, Value: hire.employeeId },
-          { Key: TAG.status, Value: 'in-progress' },
-          { Key: TAG.updatedAt, Value: now.toISOString() },
-          ...(settings.executionId ? [{ Key: TAG.createdBy, Value: toTagValue(settings.executionId) }] : []),
-          // Names are for greetings only, so a lossy tag value is fine; an address that
-          // would not survive as a tag value is left out rather than stored wrong.
-          { Key: TAG.firstName, Value: toTagValue(hire.firstName) },
-          { Key: TAG.lastName, Value: toTagValue(hire.lastName) },
-          ...(exactTagValue(hire.email) ? [{ Key: TAG.email, Value: hire.email }] : []),
-          ...(hire.managerEmail && exactTagValue(hire.managerEmail) ? [{ Key: TAG.managerEmail, Value: hire.managerEmail }] : []),
-        ],
-      }),
-    );
-    user = result.User;
-    created = true;
-  } catch (error) {
-    if (!(error instanceof EntityAlreadyExistsException)) throw error;
-    // A repeated event, a retry whose first answer was lost, or a name that is someone else's
-    // (IAM names are unique ignoring case, and GetUser finds any spelling): adopt the user only
-    // if it is ours for this employee.
-    user = await findUser(iam, hire.userName);
-    if (!user || !isManagedFor(user, settings, hire.employeeId)) throw conflict(hire.userName, user);
-  }
+  const { user, created, requestedName } = await createOrAdopt(iam, hire, settings, now);
 
   // IAM finds a user whatever the case of the name asked for (Dana.Scully is dana.scully).
-  const userName = user?.UserName ?? hire.userName;
+  const userName = user.UserName ?? hire.userName;
   for (const group of hire.groups) {
     await iam.send(new AddUserToGroupCommand({ GroupName: group, UserName: userName }));
   }
@@ -140,29 +180,25 @@ export async function provisionUser(
     await iam.send(
       new AttachUserPolicyCommand({
         UserName: userName,
-        PolicyArn: `arn:${partitionOf(user?.Arn)}:iam::aws:policy/IAMUserChangePassword`,
+        PolicyArn: `arn:${partitionOf(user.Arn)}:iam::aws:policy/IAMUserChangePassword`,
       }),
     );
   }
 
-  const createdBy = tagValue(user?.Tags, TAG.createdBy);
-  const createdByThisExecution =
-    created || (settings.executionId !== undefined && createdBy === toTagValue(settings.executionId));
-  const updatedAt = Date.parse(tagValue(user?.Tags, TAG.updatedAt) ?? '');
-  const busyElsewhere =
-    !createdByThisExecution &&
-    createdBy !== undefined &&
-    tagValue(user?.Tags, TAG.status) === 'in-progress' &&
-    now.getTime() - updatedAt < CREATOR_CLAIM_MS;
+  const claim = claimFor(user, { created, credentialsAt: hire.credentialsAt, startDate: hire.startDate, executionId: settings.executionId, now });
+  if (claim.tags) await iam.send(new TagUserCommand({ UserName: userName, Tags: claim.tags }));
 
   return {
     userName,
-    arn: user?.Arn ?? '',
-    path: user?.Path ?? settings.managedPath,
+    arn: user.Arn ?? '',
+    path: user.Path ?? settings.managedPath,
     groups: hire.groups,
     created,
-    createdByThisExecution,
-    busyElsewhere,
+    createdByThisExecution: claim.mine,
+    busyElsewhere: claim.busyElsewhere,
     passwordRules: rules,
+    waitUntil: claim.waitUntil ?? null,
+    ...(requestedName && { requestedUserName: requestedName }),
+    ...(claim.supersedes && { supersedes: claim.supersedes }),
   };
 }

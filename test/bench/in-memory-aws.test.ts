@@ -75,9 +75,10 @@ describe('SES', () => {
     await ses.send(mail);
 
     expect(aws.mail).toEqual([
-      { to: ['ada@example.com'], subject: 'Hello' },
-      { to: ['ada@example.com'], subject: 'Hello' },
+      { to: ['ada@example.com'], subject: 'Hello', at: expect.any(Number) },
+      { to: ['ada@example.com'], subject: 'Hello', at: expect.any(Number) },
     ]);
+    expect(aws.mail[1]!.at - aws.mail[0]!.at).toBeGreaterThanOrEqual(1000);
   });
 });
 

@@ -47,7 +47,15 @@ describe('onboarding state machine', () => {
     const result = await execute(hire);
 
     expect(result.status).toBe('SUCCEEDED');
-    expect(entered(result)).toEqual(['ValidateInput', 'CreateUser', 'CreateLoginProfile', 'IsNewLoginProfile', 'SendCredentials', 'MarkComplete']);
+    expect(entered(result)).toEqual([
+      'ValidateInput',
+      'CreateUser',
+      'WaitsForStartDate',
+      'CreateLoginProfile',
+      'IsNewLoginProfile',
+      'SendCredentials',
+      'MarkComplete',
+    ]);
     expect(result.output).toMatchObject({
       status: 'ONBOARDED',
       userName: 'bob.builder',
@@ -181,12 +189,12 @@ describe('onboarding state machine', () => {
     expect(sentTo(hire.email)).toHaveLength(1);
   });
 
-  it('fails with UserNameConflict on a user that is not ours, and leaves it untouched', async () => {
+  it('fails with UserNameConflict on a user that is not ours under the name the event gave, and leaves it untouched', async () => {
     workflow.aws.iam.on(GetUserCommand).resolves({
       User: { UserName: 'bob.builder', Path: '/', Arn: 'arn:aws:iam::123456789012:user/bob.builder', UserId: 'U', CreateDate: new Date(), Tags: [] },
     });
 
-    const result = await execute(hire);
+    const result = await execute({ ...hire, userName: 'bob.builder' });
 
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('UserNameConflict');
@@ -205,10 +213,25 @@ describe('onboarding state machine', () => {
       },
     });
 
-    const result = await execute(hire);
+    const result = await execute({ ...hire, userName: 'bob.builder' });
 
     expect(result.error).toBe('UserNameConflict');
     expect(iamWrites(workflow.aws.iam)).toEqual(['CreateUserCommand']);
+  });
+
+  it('gives a hire whose derived name is taken the next free one, and says so in the output, the tags and the email', async () => {
+    const someoneElses = { UserName: 'bob.builder', Path: '/', Arn: 'arn:aws:iam::123456789012:user/bob.builder', UserId: 'U', CreateDate: new Date(), Tags: [] };
+    workflow.aws.iam.on(GetUserCommand, { UserName: 'bob.builder' }).resolves({ User: someoneElses });
+
+    const result = await execute(hire);
+
+    expect(result.output).toMatchObject({ status: 'ONBOARDED', userName: 'bob.builder2' });
+    const created = workflow.aws.iam.commandCalls(CreateUserCommand).map((c) => c.args[0].input);
+    expect(created.map((input) => input.UserName)).toEqual(['bob.builder', 'bob.builder2']);
+    expect(created[1]!.Tags).toEqual(expect.arrayContaining([{ Key: 'onboarding:requested-name', Value: 'bob.builder' }]));
+    expect(workflow.aws.iam).toHaveReceivedCommandWith(CreateLoginProfileCommand, { UserName: 'bob.builder2' });
+    const [mail] = sentTo(hire.email);
+    expect(mail!.args[0].input.Message!.Body!.Text!.Data).toContain('bob.builder2');
   });
 
   it('does not reset the password or email again when the login profile already exists', async () => {

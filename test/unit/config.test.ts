@@ -34,6 +34,9 @@ describe('parseConfig', () => {
       PASSWORD_LENGTH: 20,
       SEPARATE_PASSWORD_EMAIL: false,
       CREDENTIALS_RECIPIENT: 'hire',
+      TIME_ZONE: 'UTC',
+      CREDENTIALS_HOUR: 8,
+      CREDENTIALS_DAYS_EARLY: 0,
     });
   });
 
@@ -52,6 +55,9 @@ describe('parseConfig', () => {
         ALLOWED_GROUPS: '["developers","on-call","auditors"]',
         ALLOWED_EMAIL_DOMAINS: ' Example.com, corp.example.org ',
         CREDENTIALS_CONFIGURATION_SET: 'iam-onboarding-prod-credentials',
+        TIME_ZONE: 'Europe/Berlin',
+        CREDENTIALS_HOUR: '9',
+        CREDENTIALS_DAYS_EARLY: '1',
       }),
     ).toEqual<Config>({
       ...required,
@@ -66,7 +72,16 @@ describe('parseConfig', () => {
       SEPARATE_PASSWORD_EMAIL: true,
       CREDENTIALS_RECIPIENT: 'split',
       SIGNIN_ACCOUNT: 'example-corp',
+      TIME_ZONE: 'Europe/Berlin',
+      CREDENTIALS_HOUR: 9,
+      CREDENTIALS_DAYS_EARLY: 1,
     });
+  });
+
+  it('refuses a time zone or an hour it cannot use', () => {
+    expect(() => parseConfig({ ...required, TIME_ZONE: 'Mars/Olympus_Mons' })).toThrow(/TIME_ZONE: must be a time zone name/);
+    expect(() => parseConfig({ ...required, CREDENTIALS_HOUR: '24' })).toThrow(/CREDENTIALS_HOUR: must be a whole number from 0 to 23/);
+    expect(() => parseConfig({ ...required, CREDENTIALS_DAYS_EARLY: '-1' })).toThrow(/CREDENTIALS_DAYS_EARLY/);
   });
 
   it('treats the empty strings of unset stage params as "not set"', () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidHrEvent } from '../../functions/lib/errors.ts';
-import { deriveUserName, parseHire, type Hire } from '../../functions/lib/hire.ts';
+import { deriveUserName, MAX_NAME_NUMBER, parseHire, userNameCandidates, type Hire } from '../../functions/lib/hire.ts';
 
 const valid = {
   employeeId: 'E-1001',
@@ -31,6 +31,7 @@ describe('parseHire: required fields', () => {
       lastName: 'Builder',
       email: 'bob.builder@example.com',
       userName: 'bob.builder',
+      userNameDerived: true,
       groups: [],
     });
   });
@@ -89,7 +90,7 @@ describe('parseHire: optional fields', () => {
 
   it('leaves absent optional fields out (no undefined keys reach the state)', () => {
     expect(Object.keys(parseHire(valid, departments)).sort()).toEqual(
-      ['email', 'employeeId', 'firstName', 'groups', 'lastName', 'userName'].sort(),
+      ['email', 'employeeId', 'firstName', 'groups', 'lastName', 'userName', 'userNameDerived'].sort(),
     );
   });
 
@@ -323,5 +324,39 @@ describe('hire validation regressions', () => {
   it.each(['\u2028', '\u2029'])('rejects the Unicode line separator %j in names (mail header injection)', (separator) => {
     expect(() => parseHire({ ...valid, firstName: `Bob${separator}Bcc: x@evil.example` }, {})).toThrow(InvalidHrEvent);
     expect(() => parseHire({ ...valid, lastName: `B${separator}` }, {})).toThrow(/lastName: must not contain control characters or line breaks/);
+  });
+});
+
+describe('userNameCandidates', () => {
+  const derived = { firstName: 'José', lastName: 'Núñez García', userName: 'jnunez', userNameDerived: true as const };
+
+  it('tries the derived name, first.last from the names (accents dropped), then numbered names', () => {
+    const candidates = userNameCandidates(derived);
+    expect(candidates.slice(0, 4)).toEqual(['jnunez', 'jose.nunez-garcia', 'jnunez2', 'jnunez3']);
+    expect(candidates.at(-1)).toBe(`jnunez${MAX_NAME_NUMBER}`);
+    expect(candidates).toHaveLength(MAX_NAME_NUMBER + 1);
+  });
+
+  it('never changes a name the event gave', () => {
+    expect(userNameCandidates({ ...derived, userNameDerived: undefined })).toEqual(['jnunez']);
+  });
+
+  it('keeps every candidate within 64 characters and each once, ignoring case', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 80 }), fc.string({ maxLength: 80 }), fc.stringMatching(/^[a-z0-9.]{1,64}$/), (firstName, lastName, userName) => {
+        const candidates = userNameCandidates({ firstName, lastName, userName, userNameDerived: true });
+        expect(candidates[0]).toBe(userName);
+        for (const candidate of candidates) {
+          expect(candidate.length).toBeLessThanOrEqual(64);
+          expect(candidate).toMatch(/^[A-Za-z0-9+=,.@_-]+$/);
+        }
+        expect(new Set(candidates.map((c) => c.toLowerCase())).size).toBe(candidates.length);
+      }),
+    );
+  });
+
+  it('cuts a long name to leave room for its number', () => {
+    const long = 'x'.repeat(64);
+    expect(userNameCandidates({ firstName: 'X', lastName: 'Y', userName: long, userNameDerived: true })).toContain(`${'x'.repeat(62)}20`);
   });
 });

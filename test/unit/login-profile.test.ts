@@ -2,6 +2,7 @@ import {
   CreateLoginProfileCommand,
   EntityAlreadyExistsException,
   GetAccountPasswordPolicyCommand,
+  GetUserCommand,
   IAMClient,
   TagUserCommand,
   UpdateLoginProfileCommand,
@@ -12,7 +13,7 @@ import { iamClient, kmsClient } from '../../functions/lib/clients.ts';
 import { openSecret } from '../../functions/lib/envelope.ts';
 import { createLoginProfile, redact } from '../../functions/lib/login-profile.ts';
 import { AWS_DEFAULT_RULES } from '../../functions/lib/password.ts';
-import { fakeAws, type FakeAws } from '../../testing/aws-fakes.ts';
+import { fakeAws, iamWrites, managedUser, type FakeAws } from '../../testing/aws-fakes.ts';
 import { TEST_ENV } from '../../testing/lambda-env.ts';
 import { expectNoSecrets, passwordsSent } from '../support/secrets.ts';
 
@@ -196,5 +197,38 @@ describe('redact', () => {
 
   it('leaves things that are not errors alone', () => {
     expect(redact('Secret-1', 'Secret-1')).toBe('Secret-1');
+  });
+});
+
+describe('createLoginProfile after waiting for a start date', () => {
+  const waited = { ...request, waitedUntil: '2025-03-01T08:00:00.000Z' };
+  const holding = (executionId: string) =>
+    aws.iam.on(GetUserCommand).resolves({ User: managedUser({ tags: [{ Key: 'onboarding:created-by', Value: executionId }] }) });
+
+  it('checks the claim is still its own, tags the user in progress from now, and reads the password policy again', async () => {
+    holding(request.executionId);
+    aws.iam.on(GetAccountPasswordPolicyCommand).resolves({ PasswordPolicy: { MinimumPasswordLength: 40, AllowUsersToChangePassword: true } });
+
+    const result = await createLoginProfile(clients(), waited, settings, now);
+
+    expect(result.status).toBe('CREATED');
+    expect(aws.iam).toHaveReceivedCommandWith(TagUserCommand, {
+      UserName: 'bob.builder',
+      Tags: [
+        { Key: 'onboarding:status', Value: 'in-progress' },
+        { Key: 'onboarding:updated-at', Value: now.toISOString() },
+      ],
+    });
+    expect(passwordsSent(aws.iam)[0]).toHaveLength(40);
+  });
+
+  it('stands back (SUPERSEDED) without a password when HR moved the date and another execution holds the claim', async () => {
+    holding('arn:aws:states:us-east-1:123456789012:execution:onboarding:moved');
+
+    const result = await createLoginProfile(clients(), waited, settings, now);
+
+    expect(result).toEqual({ status: 'SUPERSEDED' });
+    expect(iamWrites(aws.iam)).toEqual([]);
+    expect(aws.kms).not.toHaveReceivedCommand(EncryptCommand);
   });
 });

@@ -59,6 +59,7 @@ describe('provisionUser: a new hire', () => {
       createdByThisExecution: true,
       busyElsewhere: false,
       passwordRules: AWS_DEFAULT_RULES,
+      waitUntil: null,
     });
     const input = createUserInput();
     expect(input.UserName).toBe('bob.builder');
