@@ -82,6 +82,13 @@ async function boundary({ resolveVariable }) {
   return fail(`userPermissionsBoundary must be "none", "stack" or an IAM policy ARN, not ${JSON.stringify(setting)}`);
 }
 
+/** A group-membership action (authorized on the group and on the user) on the allowed groups and the managed users; denied outright with no allowed group. */
+async function membershipStatement(action, context) {
+  const groups = await allowedGroupList(context);
+  if (groups.length === 0) return { Effect: 'Deny', Action: [action], Resource: '*' };
+  return { Effect: 'Allow', Action: [action], Resource: [...groups.flatMap(groupArns), await managedUsers(context)] };
+}
+
 module.exports = {
   /** ALLOWED_GROUPS for the Lambdas: JSON array. */
   allowedGroups: async (context) => JSON.stringify(await allowedGroupList(context)),
@@ -93,16 +100,13 @@ module.exports = {
    * createUser's AddUserToGroup statement: exactly the allowed groups (at any group path) and
    * the managed users. With no allowed group, AddUserToGroup is denied outright.
    */
-  addUserToGroupStatement: async (context) => {
-    const groups = await allowedGroupList(context);
-    if (groups.length === 0) return { Effect: 'Deny', Action: ['iam:AddUserToGroup'], Resource: '*' };
-    return {
-      Effect: 'Allow',
-      // AddUserToGroup is authorized on the group and on the user.
-      Action: ['iam:AddUserToGroup'],
-      Resource: [...groups.flatMap(groupArns), await managedUsers(context)],
-    };
-  },
+  addUserToGroupStatement: (context) => membershipStatement('iam:AddUserToGroup', context),
+
+  /**
+   * The mover's RemoveUserFromGroup statement: like AddUserToGroup, exactly the allowed groups
+   * and the managed users, so no code path can take a user out of a group the stage never assigns.
+   */
+  removeUserFromGroupStatement: (context) => membershipStatement('iam:RemoveUserFromGroup', context),
 
   /** `ses:Recipients` for the credentials mail: every recipient at an allowed domain. */
   credentialRecipients: async (context) => (await emailDomainList(context)).map((domain) => `*@${domain}`),

@@ -1,4 +1,4 @@
-import { TagUserCommand, UntagUserCommand, type IAMClient, type Tag } from '@aws-sdk/client-iam';
+import { TagUserCommand, type IAMClient, type Tag } from '@aws-sdk/client-iam';
 
 /**
  * The record of the groups this workflow assigned to a user, kept in the user's tags so a mover
@@ -44,15 +44,16 @@ function assertRecordable(groups: readonly string[]): void {
 
 /**
  * The tags that record `groups` as the ones this workflow assigned. An empty record is
- * `onboarding:groups` with an empty value. Pass {@link staleAssignedGroupsKeys} of the result to
- * UntagUser so a shorter record leaves no old continuation behind.
+ * `onboarding:groups` with an empty value. A user that may hold a longer record must also lose
+ * the continuations this one does not use ({@link staleAssignedGroupsKeys}: UntagUser them, or
+ * write them empty as {@link writeAssignedGroups} does); a new user has none.
  */
 export function assignedGroupsTags(groups: readonly string[]): Tag[] {
   assertRecordable(groups);
   return packed(groups).map((Value, i) => ({ Key: ASSIGNED_GROUPS_KEYS[i], Value }));
 }
 
-/** The record's keys that `tags` (from {@link assignedGroupsTags}) do not use: remove them with UntagUser. */
+/** The record's keys that `tags` (from {@link assignedGroupsTags}) do not use: remove them, or write them empty. */
 export function staleAssignedGroupsKeys(tags: readonly Tag[]): string[] {
   const used = new Set(tags.map((t) => t.Key));
   return ASSIGNED_GROUPS_KEYS.filter((key) => !used.has(key));
@@ -72,8 +73,9 @@ export function hasGroupsRecord(tags: readonly Tag[] | undefined): boolean {
 }
 
 /**
- * Rewrites the record on a user: TagUser with the new record, then UntagUser of the
- * continuations it no longer uses (only those the user has, so an unchanged record is one call).
+ * Rewrites the record on a user in one TagUser: the new record, and an empty value for each
+ * continuation the user has that the new record no longer uses (an empty continuation reads as
+ * no groups), so the record is never seen half-written and no UntagUser is needed.
  */
 export async function writeAssignedGroups(
   iam: IAMClient,
@@ -82,8 +84,7 @@ export async function writeAssignedGroups(
   currentTags: readonly Tag[] | undefined,
 ): Promise<void> {
   const tags = assignedGroupsTags(groups);
-  await iam.send(new TagUserCommand({ UserName: userName, Tags: tags }));
-  const present = new Set((currentTags ?? []).map((t) => t.Key));
-  const stale = staleAssignedGroupsKeys(tags).filter((key) => present.has(key));
-  if (stale.length > 0) await iam.send(new UntagUserCommand({ UserName: userName, TagKeys: stale }));
+  const present = new Set((currentTags ?? []).filter((t) => t.Value !== '').map((t) => t.Key));
+  const blanked = staleAssignedGroupsKeys(tags).filter((key) => present.has(key)).map((Key) => ({ Key, Value: '' }));
+  await iam.send(new TagUserCommand({ UserName: userName, Tags: [...tags, ...blanked] }));
 }

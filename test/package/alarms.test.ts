@@ -103,7 +103,7 @@ const functionIds = () => Object.entries(lambdaFunctions(template)).map(([key, f
 
 describe('alarms', () => {
   it('fire on failed, timed-out and aborted executions of each state machine', () => {
-    expect(stateMachines().sort()).toEqual(['OnboardingStateMachine', 'ReprovisionStateMachine']);
+    expect(stateMachines().sort()).toEqual(['MoveStateMachine', 'OnboardingStateMachine', 'ReprovisionStateMachine']);
     for (const machine of stateMachines()) {
       for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']) {
         expectPagesOps(alarmOn(template, 'AWS/States', metric, 'StateMachineArn', { Ref: machine }), 1);
@@ -127,7 +127,7 @@ describe('alarms', () => {
   });
 
   it('fire on errors past the threshold, and on any throttle, of every function but createUser', () => {
-    expect(functionIds()).toHaveLength(10);
+    expect(functionIds()).toHaveLength(12);
     for (const [key, logicalId] of functionIds()) {
       // createUser's reserved concurrency throttles it on purpose under a burst (README "Bursts").
       if (key === 'createUser') expect(alarmsOn(template, 'AWS/Lambda', 'Throttles', 'FunctionName', { Ref: logicalId })).toEqual([]);
@@ -138,9 +138,9 @@ describe('alarms', () => {
     }
   });
 
-  it('are exactly those: 6 on executions, 1 on dead letters, 1 on the sweep, 9 on errors, 9 on throttles', () => {
-    expect(alarms(template)).toHaveLength(26);
-    expect(new Set(alarms(template).map((a) => a.AlarmName)).size).toBe(26);
+  it('are exactly those: 9 on executions, 1 on dead letters, 1 on the sweep, 11 on errors, 11 on throttles', () => {
+    expect(alarms(template)).toHaveLength(33);
+    expect(new Set(alarms(template).map((a) => a.AlarmName)).size).toBe(33);
     // Every alarm only ever pages through the topic.
     for (const alarm of alarms(template)) expect(alarm.OKActions, alarm.logicalId).toBeUndefined();
   });
@@ -212,7 +212,11 @@ describe('the dashboard', () => {
   });
 
   it('shows the executions of each state machine', () => {
-    for (const [title, machine] of [['Onboarding executions', 'OnboardingStateMachine'], ['Reprovision executions', 'ReprovisionStateMachine']] as const) {
+    for (const [title, machine] of [
+      ['Onboarding executions', 'OnboardingStateMachine'],
+      ['Reprovision executions', 'ReprovisionStateMachine'],
+      ['Move executions', 'MoveStateMachine'],
+    ] as const) {
       expect(widget(title).properties.metrics!.map((m) => m.slice(0, 4))).toEqual(
         ['Started', 'Succeeded', 'Failed', 'TimedOut', 'Aborted'].map((what) => ['AWS/States', `Executions${what}`, 'StateMachineArn', `\${${machine}}`]),
       );

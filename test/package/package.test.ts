@@ -32,6 +32,7 @@ const PARAMS = {
   hrBusName: 'hr-events',
   hrEventSource: 'hr.workday-test',
   hrDetailType: 'Worker Hired (test)',
+  hrChangedDetailType: 'Worker Changed (test)',
 };
 const MAX_ZIP_BYTES = 200 * 1024;
 let workDir: string;
@@ -188,6 +189,18 @@ describe('least privilege', () => {
     expect(functionActions(template, 'createLoginProfile')).toEqual(['iam:CreateLoginProfile', 'iam:UpdateLoginProfile', 'kms:Encrypt']);
   });
 
+  it('gives the move functions only the actions they call, and the mover tags only the record of groups', () => {
+    expect(functionActions(template, 'validateChange')).toEqual([]);
+    // This stage allows no group: group membership is denied outright (test/package/trust-boundary.test.ts has groups).
+    expect(functionActions(template, 'moveUser')).toEqual(['iam:GetGroup', 'iam:GetUser', 'iam:ListGroupsForUser', 'iam:ListUserTags', 'iam:ListUsers', 'iam:TagUser']);
+    const denied = policyDocuments(template)
+      .filter((d) => d.where.startsWith('MoveUserIamRole'))
+      .flatMap((d) => d.statements.filter((s) => s.Effect === 'Deny').flatMap((s) => actionsOf(s)));
+    expect(denied.sort()).toEqual(['iam:AddUserToGroup', 'iam:RemoveUserFromGroup']);
+    const tagging = allowStatements(template).filter(({ where, statement }) => where.startsWith('MoveUserIamRole') && actionsOf(statement).includes('iam:TagUser'));
+    expect(tagging.map(({ statement }) => statement.Condition)).toEqual([{ 'ForAllValues:StringLike': { 'aws:TagKeys': 'onboarding:groups*' } }]);
+  });
+
   it('admits one CreateUser step at a time (README "Bursts"), and limits no other function', () => {
     const reserved = Object.entries(lambdaFunctions(template))
       .filter(([, fn]) => fn.properties.ReservedConcurrentExecutions !== undefined)
@@ -216,6 +229,28 @@ describe('event routing and state machine logging', () => {
     expect(target!.InputPath).toBe('$.detail');
     expect(target!.Input).toBeUndefined();
     expect(target!.InputTransformer).toBeUndefined();
+  });
+
+  it('routes the configured "employee changed" event to the move state machine, retried and dead-lettered like the hires', () => {
+    const rules = resourcesOfType(template, 'AWS::Events::Rule').filter(([, rule]) => rule.Properties?.EventPattern);
+    const targetOf = (machine: string) =>
+      rules.filter(([, rule]) => asList(rule.Properties?.Targets as Array<{ Arn: unknown }>).some((t) => JSON.stringify(t.Arn) === `{"Ref":"${machine}"}`));
+    const moves = targetOf('MoveStateMachine');
+    expect(moves).toHaveLength(1);
+    const [ruleId, rule] = moves[0]!;
+    expect(rule.Properties!.EventBusName).toBe(PARAMS.hrBusName);
+    expect(rule.Properties!.EventPattern).toEqual({ source: [PARAMS.hrEventSource], 'detail-type': [PARAMS.hrChangedDetailType] });
+    expect(rule.DependsOn).toEqual(['HrEventBusReady']);
+    type Target = { InputPath?: string; RetryPolicy?: unknown; DeadLetterConfig?: unknown };
+    const [target] = rule.Properties!.Targets as Target[];
+    const [hiredTarget] = targetOf('OnboardingStateMachine')[0]![1].Properties!.Targets as Target[];
+    expect(target!.InputPath).toBe('$.detail');
+    expect(target!.RetryPolicy).toEqual(hiredTarget!.RetryPolicy);
+    expect(target!.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': ['HrEventsDeadLetterQueue', 'Arn'] } });
+    // The dead-letter queue takes messages from both rules.
+    const [queuePolicy] = policyDocuments(template).filter((d) => d.where === 'HrEventsDeadLetterQueuePolicy');
+    const sendMessage = queuePolicy!.statements.find((s) => s.Effect === 'Allow')!;
+    expect(JSON.stringify(sendMessage.Condition)).toContain(`"${ruleId}","Arn"`);
   });
 
   it('keeps execution data out of every state machine log', () => {

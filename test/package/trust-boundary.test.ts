@@ -93,6 +93,36 @@ async function decide(
 const CREATE_USER_ROLE = `arn:aws:iam::${ACCOUNT}:role/create-user`;
 const SEND_ROLE = `arn:aws:iam::${ACCOUNT}:role/send-credentials`;
 
+const MOVE_ROLE = `arn:aws:iam::${ACCOUNT}:role/move-user`;
+
+describe('moveUser may change only the allowed groups, and write only the record of them', () => {
+  const asMover = (action: string, resource: string, context?: Record<string, string | string[]>) =>
+    decide({ principal: MOVE_ROLE, action, resource, ...(context && { context }) }, { identity: functionStatements(plain, 'moveUser') });
+  const group = (name: string) => `arn:aws:iam::${ACCOUNT}:group/${name}`;
+  const managed = `arn:aws:iam::${ACCOUNT}:user/onboarding/ann.lee`;
+
+  it.each(['iam:AddUserToGroup', 'iam:RemoveUserFromGroup'])('%s: the allowed groups only', async (action) => {
+    for (const allowed of ALLOWED_GROUPS) {
+      expect(await asMover(action, group(allowed))).toBe('Allowed');
+      expect(await asMover(action, group(`teams/${allowed}`))).toBe('Allowed');
+    }
+    for (const other of ['Admins', 'Developers', 'billing-admins']) expect(await asMover(action, group(other))).not.toBe('Allowed');
+  });
+
+  it.each(['iam:TagUser'])('%s: only onboarding:groups keys, only on managed users', async (action) => {
+    expect(await asMover(action, managed, { 'aws:TagKeys': ['onboarding:groups', 'onboarding:groups-2'] })).toBe('Allowed');
+    expect(await asMover(action, managed, { 'aws:TagKeys': ['onboarding:groups', 'onboarding:status'] })).not.toBe('Allowed');
+    expect(await asMover(action, managed, { 'aws:TagKeys': ['onboarding:managed-by'] })).not.toBe('Allowed');
+    expect(await asMover(action, `arn:aws:iam::${ACCOUNT}:user/admins/root-like`, { 'aws:TagKeys': ['onboarding:groups'] })).not.toBe('Allowed');
+  });
+
+  it('may not create, delete or give a password to anyone', async () => {
+    for (const action of ['iam:UntagUser', 'iam:CreateUser', 'iam:DeleteUser', 'iam:CreateLoginProfile', 'iam:UpdateLoginProfile', 'iam:AttachUserPolicy', 'iam:CreateAccessKey']) {
+      expect(await asMover(action, managed), action).not.toBe('Allowed');
+    }
+  });
+});
+
 describe('createUser may add users to the allowed groups only', () => {
   const addUserToGroup = (template: Template, group: string) =>
     decide(
@@ -221,11 +251,15 @@ describe('an event that cannot start an onboarding is kept', () => {
     expect(asList(rule.DependsOn)).toContain('HrEventBusReady');
   });
 
-  it('lets only EventBridge, for this rule, put messages in the queue', async () => {
+  it('lets only EventBridge, for the HR rules (hired, changed), put messages in the queue', async () => {
     const queuePolicy = (plain.Resources.HrEventsDeadLetterQueuePolicy!.Properties!.PolicyDocument as { Statement: PolicyStatement[] }).Statement;
     const queue = 'arn:aws:getatt:HrEventsDeadLetterQueue.Arn';
     expect(queuePolicy[0]).toMatchObject({ Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': ['HrEventsDeadLetterQueue', 'Arn'] } });
-    expect(resolve(queuePolicy[0]!.Condition)).toEqual({ ArnEquals: { 'aws:SourceArn': 'arn:aws:getatt:OnboardingEventsRuleCloudWatchEvent1.Arn' } });
+    const sources = (resolve(queuePolicy[0]!.Condition) as { ArnEquals: { 'aws:SourceArn': string[] } }).ArnEquals['aws:SourceArn'];
+    expect(sources).toEqual(expect.arrayContaining(['arn:aws:getatt:OnboardingEventsRuleCloudWatchEvent1.Arn', 'arn:aws:getatt:MoveEventsRuleCloudWatchEvent1.Arn']));
+    // Only the stack's own HR rules.
+    const rules = Object.entries(plain.Resources).filter(([, r]) => r.Type === 'AWS::Events::Rule' && r.Properties?.EventPattern).map(([id]) => `arn:aws:getatt:${id}.Arn`);
+    expect([...sources].sort()).toEqual(rules.sort());
     expect(queue).toBeTruthy();
   });
 });

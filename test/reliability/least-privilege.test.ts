@@ -11,7 +11,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { CreateUserCommand, DeleteAccountPasswordPolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
+import { CreateGroupCommand, CreateUserCommand, DeleteAccountPasswordPolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { iamClient, kmsClient, sesClient, sfnClient } from '../../functions/lib/clients.ts';
@@ -179,7 +179,7 @@ let stack: LocalStack;
 let mark: string;
 let admin: IAMClient;
 let output: ReturnType<typeof captureOutput>;
-type MachineKey = 'onboarding' | 'reprovision';
+type MachineKey = 'onboarding' | 'reprovision' | 'move';
 const machines = new Map<MachineKey, InProcessStateMachine>();
 const BOUNDARY = 'arn:aws:iam::aws:policy/PowerUserAccess';
 
@@ -196,7 +196,7 @@ beforeAll(async () => {
   admin = stackClients(stack).iam;
   // The shared clients the handlers use, made now that the stack's endpoint is set.
   for (const client of [iamClient(), kmsClient(), sesClient(), sfnClient()]) observe(client as never);
-  for (const key of ['onboarding', 'reprovision'] satisfies MachineKey[]) {
+  for (const key of ['onboarding', 'reprovision', 'move'] satisfies MachineKey[]) {
     const machine = await inProcessStateMachine(key, {
       arn: stack.stateMachines.find((m) => m.key === key)?.arn ?? '',
       namePrefix: 'least-privilege',
@@ -289,6 +289,15 @@ describe('least privilege', () => {
     await reprovision('remove console access', target(1, 'REMOVE_CONSOLE_ACCESS', { reason: 'password-unused' }));
     await reprovision('invalid request', { action: 'RESET_PASSWORD', hire: {} });
 
+    const move = async (what: string, input: unknown) => outcomes.push([what, await execute('move', input)]);
+    // The stage's other assignable group, now that the onboarding has been refused it.
+    await admin.send(new CreateGroupCommand({ GroupName: 'readers' }));
+    await move('move to the groups named (user looked up)', { employeeId: 'E-LP-2', groups: ['readers'] });
+    await move('move back by department', { employeeId: 'E-LP-2', userName: 'least-privilege-2', department: 'engineering' });
+    await move('repeated move', { employeeId: 'E-LP-2', userName: 'least-privilege-2', department: 'engineering' });
+    await move('move of a user not ours', { employeeId: 'E-LP-4', userName: 'someone-else', groups: ['readers'] });
+    await move('move to a group not allowed', { employeeId: 'E-LP-2', groups: ['admins'] });
+
     // The sweep finds the users left failed (6: no login profile; 7 and 8: credentials not sent) and
     // starts their executions; those run on the stack, outside the attribution.
     const context: Context = lambdaContext('reprovisionSweep');
@@ -314,6 +323,18 @@ describe('least privilege', () => {
       'reset of a user that is gone: SUCCEEDED',
       'remove console access: SUCCEEDED',
       'invalid request: FAILED InvalidReprovisionRequest',
+      'move to the groups named (user looked up): SUCCEEDED',
+      'move back by department: SUCCEEDED',
+      'repeated move: SUCCEEDED',
+      'move of a user not ours: SUCCEEDED',
+      'move to a group not allowed: FAILED GroupNotAllowed',
+    ]);
+    expect(outcomes.filter(([what]) => what.startsWith('move')).map(([, r]) => (r.output as { status?: string } | undefined)?.status)).toEqual([
+      'MOVED',
+      'MOVED',
+      'UNCHANGED',
+      'NOT_MANAGED',
+      undefined,
     ]);
     expect(report.users.filter((u) => u.outcome === 'started').map((u) => `${u.userName} ${u.action}`).sort()).toEqual([
       'least-privilege-6 restart-onboarding',

@@ -1,12 +1,16 @@
 import {
+  AddUserToGroupCommand,
   CreateLoginProfileCommand,
   DeleteLoginProfileCommand,
   EntityAlreadyExistsException,
   GetLoginProfileCommand,
   GetUserCommand,
   ListGroupsForUserCommand,
+  ListUserTagsCommand,
   ListUsersCommand,
+  RemoveUserFromGroupCommand,
   TagUserCommand,
+  UntagUserCommand,
   UpdateLoginProfileCommand,
   type IAMClientResolvedConfig,
   type ServiceInputTypes,
@@ -70,9 +74,10 @@ const toTags = (tags: Record<string, string>): Tag[] => Object.entries(tags).map
 
 /**
  * Serves IAM's user reads (ListUsers by path prefix, paginated; GetUser; GetLoginProfile;
- * ListGroupsForUser) from a set of users, and applies the login-profile and tag writes
- * (CreateLoginProfile, UpdateLoginProfile, DeleteLoginProfile, TagUser) to them, so a test can look at the
- * directory afterwards as it would look at IAM.
+ * ListGroupsForUser, ListUserTags) from a set of users, and applies the login-profile, tag and
+ * group writes (CreateLoginProfile, UpdateLoginProfile, DeleteLoginProfile, TagUser, UntagUser,
+ * AddUserToGroup, RemoveUserFromGroup) to them, so a test can look at the directory afterwards
+ * as it would look at IAM.
  */
 export function fakeDirectory(
   iam: IamStub,
@@ -129,6 +134,23 @@ export function fakeDirectory(
   iam.on(TagUserCommand).callsFake(async (input: { UserName: string; Tags: Tag[] }) => {
     const user = await find(input.UserName);
     for (const tag of input.Tags) user.tags[tag.Key ?? ''] = tag.Value ?? '';
+    return {};
+  });
+  iam.on(UntagUserCommand).callsFake(async (input: { UserName: string; TagKeys: string[] }) => {
+    const user = await find(input.UserName);
+    for (const key of input.TagKeys) delete user.tags[key];
+    return {};
+  });
+  iam.on(ListUserTagsCommand).callsFake(async (input: { UserName: string }) => ({ Tags: toTags((await find(input.UserName)).tags), IsTruncated: false }));
+  iam.on(AddUserToGroupCommand).callsFake(async (input: { UserName: string; GroupName: string }) => {
+    const user = await find(input.UserName);
+    if (!user.groups.includes(input.GroupName)) user.groups.push(input.GroupName);
+    return {};
+  });
+  iam.on(RemoveUserFromGroupCommand).callsFake(async (input: { UserName: string; GroupName: string }) => {
+    const user = await find(input.UserName);
+    if (!user.groups.includes(input.GroupName)) throw noSuchEntity(`The user with name ${input.UserName} is not in group ${input.GroupName}.`);
+    user.groups = user.groups.filter((g) => g !== input.GroupName);
     return {};
   });
   iam.on(CreateLoginProfileCommand).callsFake(async (input: { UserName: string }) => {

@@ -1,4 +1,4 @@
-import { IAMClient, TagUserCommand, UntagUserCommand } from '@aws-sdk/client-iam';
+import { IAMClient, TagUserCommand } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -74,21 +74,21 @@ describe('the record of assigned groups', () => {
 });
 
 describe('writeAssignedGroups', () => {
-  it('tags the record and removes only the continuations the user has', async () => {
+  it('writes the record and empties the continuations the user has, in one TagUser', async () => {
     const iam = mockClient(IAMClient);
     iam.onAnyCommand().resolves({});
     const long = Array.from({ length: 3 }, (_, i) => `${i}`.padEnd(128, 'g'));
-    await writeAssignedGroups(new IAMClient({}), 'ada', ['developers'], assignedGroupsTags(long));
-    expect(iam.commandCalls(TagUserCommand)[0]!.args[0].input).toEqual({ UserName: 'ada', Tags: [{ Key: 'onboarding:groups', Value: 'developers' }] });
-    expect(iam.commandCalls(UntagUserCommand)[0]!.args[0].input).toEqual({ UserName: 'ada', TagKeys: ['onboarding:groups-2', 'onboarding:groups-3'] });
-    iam.restore();
-  });
-
-  it('is one TagUser when there is nothing stale', async () => {
-    const iam = mockClient(IAMClient);
-    iam.onAnyCommand().resolves({});
-    await writeAssignedGroups(new IAMClient({}), 'ada', [], [{ Key: 'onboarding:groups', Value: 'developers' }]);
+    await writeAssignedGroups(new IAMClient({}), 'ada', ['developers'], [...assignedGroupsTags(long), { Key: 'onboarding:groups-4', Value: '' }]);
     expect(iam.calls()).toHaveLength(1);
+    expect(iam.commandCalls(TagUserCommand)[0]!.args[0].input).toEqual({
+      UserName: 'ada',
+      Tags: [
+        { Key: 'onboarding:groups', Value: 'developers' },
+        { Key: 'onboarding:groups-2', Value: '' },
+        { Key: 'onboarding:groups-3', Value: '' },
+      ],
+    });
+    expect(recordedGroups([...long.map((_, i) => ({ Key: ASSIGNED_GROUPS_KEYS[i], Value: '' })), ...iam.commandCalls(TagUserCommand)[0]!.args[0].input.Tags!])).toEqual(['developers']);
     iam.restore();
   });
 });
