@@ -5,6 +5,7 @@ import {
   CreateLoginProfileCommand,
   CreateUserCommand,
   EntityAlreadyExistsException,
+  GetAccountAuthorizationDetailsCommand,
   GetAccountPasswordPolicyCommand,
   GetGroupCommand,
   GetUserCommand,
@@ -41,6 +42,8 @@ export function fakeAws(options: { groups?: string[] } = {}) {
     return { Group: { GroupName: input.GroupName, Path: '/', GroupId: 'G', Arn: 'arn', CreateDate: new Date() }, Users: [] };
   });
   iam.on(GetUserCommand).rejects(noSuchEntity());
+  // An account with no users, as the census of the mass-change guard reads it (offboarding-guard.ts).
+  iam.on(GetAccountAuthorizationDetailsCommand).resolves({ UserDetailList: [], IsTruncated: false });
   // As in IAM, a name that is taken (GetUser finds it, in whatever case) cannot be created again.
   iam.on(CreateUserCommand).callsFake(async (input: { UserName: string; Path: string; Tags: Tag[] }) => {
     if (await userNamed(iam, input.UserName)) {

@@ -28,15 +28,18 @@ const timeZone = z._default(
   'UTC',
 );
 
+/** The defaults of the stage params (serverless.yml), for whoever builds settings without them. */
+export const OFFBOARDING_DEFAULTS = { guardShare: 10, guardFloor: 5, retentionDays: 30 } as const;
+
 const schema = z.object({
   /** The time zone a `lastDay` ends in. */
   TIME_ZONE: timeZone,
   /** Percent of the managed users that may lose their access within a day before the guard holds. */
-  OFFBOARDING_GUARD_SHARE: wholeNumber(0, 100, 10),
+  OFFBOARDING_GUARD_SHARE: wholeNumber(0, 100, OFFBOARDING_DEFAULTS.guardShare),
   /** Users a day that never trip the guard, however few users there are. */
-  OFFBOARDING_GUARD_FLOOR: wholeNumber(0, 5000, 5),
+  OFFBOARDING_GUARD_FLOOR: wholeNumber(0, 5000, OFFBOARDING_DEFAULTS.guardFloor),
   /** Days an offboarded user is kept before the sweep deletes it. */
-  OFFBOARDED_RETENTION_DAYS: wholeNumber(1, 3650, 30),
+  OFFBOARDED_RETENTION_DAYS: wholeNumber(1, 3650, OFFBOARDING_DEFAULTS.retentionDays),
   /** The SSM parameter an admin's `onboarding confirm-offboarding` writes. */
   OFFBOARDING_CONFIRMATION_PARAMETER: z.string().check(z.regex(/^\/[A-Za-z0-9_.\-/]{1,1010}$/, 'must be an SSM parameter name starting with /')),
 });

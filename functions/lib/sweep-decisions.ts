@@ -2,6 +2,8 @@ import type { LoginProfile, User } from '@aws-sdk/client-iam';
 import { stableExecutionName } from './execution-name.ts';
 import type { Hire } from './hire.ts';
 import { isManaged, passwordResetsOf, tagValue, TAG } from './managed-user.ts';
+import type { DeletionInput } from './offboarding-deletion.ts';
+import { isOffboarded } from './offboarding.ts';
 import type { ReprovisionInput, ReprovisionReason } from './reprovision-user.ts';
 import type { SweepSettings } from './sweep-settings.ts';
 import type { HireIdentity } from './user-hire.ts';
@@ -13,20 +15,26 @@ import type { HireIdentity } from './user-hire.ts';
  * - no login profile (the onboarding failed or stopped halfway): the onboarding again;
  * - a password whose credentials email never went out, or one not used within
  *   `unusedPasswordDays` of being issued: reset it and email it again, at most
- *   `maxPasswordResets` times, after which console access is removed instead.
+ *   `maxPasswordResets` times, after which console access is removed instead;
+ * - an offboarded user (the leaver flow's) is never onboarded again: it is left alone until its
+ *   retention period has passed, then deleted (behind the mass-change guard, in sweep.ts).
  *
  * Decisions come in the order the sweep can make them with the fewest IAM calls: from ListUsers
  * alone (signed in), from the user's tags (GetUser), then from its login profile.
  */
 
-export type SweepAction = 'none' | 'restart-onboarding' | 'reset-password' | 'remove-console-access';
+export type SweepAction = 'none' | 'restart-onboarding' | 'reset-password' | 'remove-console-access' | 'delete-user';
 
 export type UntouchedReason =
   | 'no-such-user'
   | 'not-managed'
   | 'signed-in'
   | 'console-access-removed'
+  /** Offboarded, and kept until its retention period has passed. */
+  | 'offboarded'
   | 'in-progress'
+  /** The onboarding waits for the hire's start date to set the password. */
+  | 'waiting-for-start-date'
   | 'healthy'
   /** Reading the user failed (see the report's detail). */
   | 'not-inspected';
@@ -34,7 +42,8 @@ export type UntouchedReason =
 export type Decision =
   | { action: 'none'; reason: UntouchedReason }
   | { action: 'restart-onboarding'; reason: 'no-login-profile' }
-  | { action: 'reset-password' | 'remove-console-access'; reason: Exclude<ReprovisionReason, 'requested'> };
+  | { action: 'reset-password' | 'remove-console-access'; reason: Exclude<ReprovisionReason, 'requested'> }
+  | { action: 'delete-user'; reason: 'retention-ended' };
 
 // --- execution names --------------------------------------------------------------------
 
@@ -42,10 +51,11 @@ const EXECUTION_PREFIX = {
   'restart-onboarding': 'reonboard',
   'reset-password': 'reset',
   'remove-console-access': 'remove',
+  'delete-user': 'delete',
 } as const;
 
 /**
- * `<prefix>-<userName>-<YYYY-MM-DD>` (prefix `reonboard`, `reset` or `remove`): one name per
+ * `<prefix>-<userName>-<YYYY-MM-DD>` (prefix `reonboard`, `reset`, `remove` or `delete`): one name per
  * user, action and UTC day, so a second sweep the same day cannot act twice.
  */
 export function executionName(action: keyof typeof EXECUTION_PREFIX, userName: string, now: Date): string {
@@ -69,9 +79,18 @@ export function decideWithoutProfile(
   now: Date,
 ): Decision | undefined {
   if (!isManaged(user, settings)) return { action: 'none', reason: 'not-managed' };
-  if (user.PasswordLastUsed) return { action: 'none', reason: 'signed-in' };
   const status = tagValue(user.Tags, TAG.status);
+  if (status === 'offboarded') return { action: 'none', reason: 'offboarded' };
+  if (user.PasswordLastUsed) return { action: 'none', reason: 'signed-in' };
   if (status === 'console-access-removed') return { action: 'none', reason: 'console-access-removed' };
+  if (status === 'waiting') {
+    // Not half-finished: the onboarding sets the password at credentials-at. One still waiting
+    // well past it was stopped or lost, and is restarted like any other.
+    const until = timeOf(tagValue(user.Tags, TAG.credentialsAt));
+    if (until !== undefined && now.getTime() - until < settings.inProgressGraceMinutes * 60_000) {
+      return { action: 'none', reason: 'waiting-for-start-date' };
+    }
+  }
   if (status === 'in-progress') {
     const touched = Math.max(timeOf(tagValue(user.Tags, TAG.updatedAt)) ?? 0, timeOf(tagValue(user.Tags, TAG.passwordIssuedAt)) ?? 0);
     if (now.getTime() - touched < settings.inProgressGraceMinutes * 60_000) return { action: 'none', reason: 'in-progress' };
@@ -103,7 +122,7 @@ export function decideWithProfile(
   profile: LoginProfile | undefined,
   settings: Pick<SweepSettings, 'unusedPasswordDays' | 'maxPasswordResets' | 'inProgressGraceMinutes'>,
   now: Date,
-): Decision {
+): Exclude<Decision, { action: 'delete-user' }> {
   if (!profile) return { action: 'restart-onboarding', reason: 'no-login-profile' };
   // The onboarding's password is dated by its login profile (no tag): one created within the
   // grace period may be on its way to the hire right now.
@@ -124,6 +143,18 @@ export function decideWithProfile(
   return { action, reason };
 }
 
+/**
+ * What an offboarded user needs (its tags as the census read them): deletion once
+ * `retentionDays` have passed since the offboarding finished; until then, nothing.
+ */
+export function decideForLeaver(user: User, settings: Pick<SweepSettings, 'retentionDays'>, now: Date): Decision {
+  const offboardedAt = timeOf(tagValue(user.Tags, TAG.offboardedAt));
+  if (!isOffboarded(user) || offboardedAt === undefined || now.getTime() - offboardedAt < settings.retentionDays * DAY_MS) {
+    return { action: 'none', reason: 'offboarded' };
+  }
+  return { action: 'delete-user', reason: 'retention-ended' };
+}
+
 // --- what to start ----------------------------------------------------------------------
 
 /** The onboarding's input for a user to onboard again: the HR event's shape, validated as an event would be. */
@@ -142,4 +173,9 @@ export function reprovisionInput(
     hire: { userName: identity.userName, employeeId: identity.employeeId },
     reason: decision.reason,
   };
+}
+
+/** The reprovision state machine's input to delete an offboarded user. */
+export function deletionInput(userName: string, employeeId: string): DeletionInput {
+  return { action: 'DELETE_USER', hire: { userName, employeeId }, reason: 'retention-ended' };
 }

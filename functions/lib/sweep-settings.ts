@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { ConfigurationError } from './errors.ts';
 import { iamPath, managedByValue } from './iam-names.ts';
 import type { Ownership } from './managed-user.ts';
+import { OFFBOARDING_DEFAULTS } from './offboarding-settings.ts';
 import { describeIssues, validate, type Validated } from './validation.ts';
 
 /**
@@ -30,17 +31,25 @@ const sweepSettingsSchema = z.object({
   concurrency: wholeNumber(1, 50),
   /** An onboarding whose user was touched this recently may still be running: leave it. */
   inProgressGraceMinutes: wholeNumber(0, 10_080),
+  /** Days an offboarded user is kept before the sweep deletes it. */
+  retentionDays: wholeNumber(1, 3650),
+  /** The mass-change guard (offboarding-guard.ts): percent of the managed users, and users a day that never trip it. */
+  guardShare: wholeNumber(0, 100),
+  guardFloor: wholeNumber(0, 5000),
+  /** The SSM parameter of an admin's confirmation; without one, nothing lifts the guard. */
+  confirmationParameter: z.optional(z.string()),
 });
 
 export type SweepSettings = z.output<typeof sweepSettingsSchema>;
 
-export type SweepNumber = 'unusedPasswordDays' | 'maxPasswordResets' | 'concurrency' | 'inProgressGraceMinutes';
+export type SweepNumber = 'unusedPasswordDays' | 'maxPasswordResets' | 'concurrency' | 'inProgressGraceMinutes' | 'retentionDays' | 'guardShare' | 'guardFloor';
 
 export const SWEEP_DEFAULTS = {
   unusedPasswordDays: 7,
   maxPasswordResets: 3,
   concurrency: 5,
   inProgressGraceMinutes: 60,
+  ...OFFBOARDING_DEFAULTS,
 } as const satisfies Pick<SweepSettings, SweepNumber>;
 
 /** The environment variable each setting comes from in the sweep Lambda. */
@@ -53,6 +62,10 @@ const SWEEP_ENV: Record<keyof SweepSettings, string> = {
   maxPasswordResets: 'MAX_PASSWORD_RESETS',
   concurrency: 'REPROVISION_CONCURRENCY',
   inProgressGraceMinutes: 'IN_PROGRESS_GRACE_MINUTES',
+  retentionDays: 'OFFBOARDED_RETENTION_DAYS',
+  guardShare: 'OFFBOARDING_GUARD_SHARE',
+  guardFloor: 'OFFBOARDING_GUARD_FLOOR',
+  confirmationParameter: 'OFFBOARDING_CONFIRMATION_PARAMETER',
 };
 
 /** Digits only: a sign, a fraction, an exponent or white space is not a whole number as typed. */
@@ -91,6 +104,10 @@ export function sweepSettingsFromEnv(env: Record<string, string | undefined>, ow
       maxPasswordResets: number('maxPasswordResets'),
       concurrency: number('concurrency'),
       inProgressGraceMinutes: number('inProgressGraceMinutes'),
+      retentionDays: number('retentionDays'),
+      guardShare: number('guardShare'),
+      guardFloor: number('guardFloor'),
+      ...(env[SWEEP_ENV.confirmationParameter]?.trim() && { confirmationParameter: env[SWEEP_ENV.confirmationParameter]?.trim() }),
     },
     '(environment)',
   );

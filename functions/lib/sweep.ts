@@ -1,11 +1,15 @@
 import { paginateListUsers, type IAMClient, type User } from '@aws-sdk/client-iam';
 import { ExecutionAlreadyExists, paginateListExecutions, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { HireNotRebuildable } from './errors.ts';
-import { findUser, loginProfileOf } from './managed-user.ts';
+import { findUser, loginProfileOf, tagValue, TAG } from './managed-user.ts';
+import { censusOf, dailyAllowance, managedUsersWithTags, readConfirmation, type Census } from './offboarding-guard.ts';
 import type { ReprovisionReason } from './reprovision-user.ts';
 import {
+  decideForLeaver,
   decideFromTags,
   decideWithoutProfile,
+  deletionInput,
   decideWithProfile,
   executionName,
   onboardingInput,
@@ -34,6 +38,13 @@ import { hireFromUser, identityFromUser } from './user-hire.ts';
  * reported `deferred`, for the next invocation), and begins each invocation at another place in
  * the list (`startAt`). The next invocation of the day reads no user an earlier one started an
  * execution for (`skipActedOnToday`): it lists today's executions first (Step Functions, not IAM).
+ *
+ * Leavers: the census of the mass-change guard (every managed user with its tags, in one
+ * paginated read: offboarding-guard.ts) says who is offboarded. Those are never healed; once
+ * their retention period has passed they are deleted (the reprovision state machine's
+ * DELETE_USER), as many as the guard allows: the users offboarded within the last day plus the
+ * deletions may not pass the day's allowance unless an admin has confirmed. The rest are
+ * reported `held`, for a later sweep.
  */
 
 export interface SweepOptions {
@@ -67,13 +78,15 @@ export type SweepOutcome =
   /** Inspecting or starting failed; the next sweep tries again. */
   | 'error'
   /** Not begun: the invocation ran out of time first; the next one takes it up. */
-  | 'deferred';
+  | 'deferred'
+  /** A deletion the mass-change guard did not allow today: a later sweep (or a confirmation) lets it through. */
+  | 'held';
 
 export interface UserReport {
   userName: string;
   action: SweepAction;
   /** `started-today`: an execution for the user was started earlier today, by an earlier invocation. */
-  reason: UntouchedReason | ReprovisionReason | 'no-login-profile' | 'started-today';
+  reason: UntouchedReason | ReprovisionReason | 'no-login-profile' | 'started-today' | 'retention-ended';
   outcome: SweepOutcome;
   executionName?: string;
   executionArn?: string;
@@ -88,7 +101,19 @@ export interface SweepReport {
   scanned: number;
   actions: Record<SweepAction, number>;
   outcomes: Record<SweepOutcome, number>;
+  /** The mass-change guard on the sweep's deletions. */
+  guard: GuardReport;
   users: UserReport[];
+}
+
+export interface GuardReport extends Census {
+  /** Users that may lose their access within a day without a confirmation. */
+  allowance: number;
+  /** Deletions due (retention ended) and how many of them the guard let through. */
+  deletionsDue: number;
+  deletionsAllowed: number;
+  /** When an admin's confirmation lifted the guard, until when. */
+  confirmedUntil?: string;
 }
 
 /** Runs `work` over `items` with at most `limit` running at once; results keep the input order. */
@@ -128,7 +153,7 @@ async function startedToday(sfn: SFNClient, stateMachineArns: string[], now: Dat
   return names;
 }
 
-const ACTIONS = ['restart-onboarding', 'reset-password', 'remove-console-access'] as const;
+const ACTIONS = ['restart-onboarding', 'reset-password', 'remove-console-access', 'delete-user'] as const;
 
 /** `Name: message`: the report's one-line account of an error. */
 function nameAndMessage(error: unknown): string {
@@ -138,6 +163,8 @@ function nameAndMessage(error: unknown): string {
 interface Clients {
   iam: IAMClient;
   sfn: SFNClient;
+  /** Reads an admin's confirmation; without it, nothing lifts the guard. */
+  ssm?: SSMClient;
 }
 
 async function start(
@@ -201,6 +228,52 @@ async function heal(clients: Clients, listed: User, settings: SweepSettings, opt
   }
 }
 
+/** Starts (or plans, or holds) the deletion of an offboarded user whose retention has ended. */
+async function retire(clients: Clients, user: User, settings: SweepSettings, options: { now: Date; dryRun: boolean; allowed: boolean }): Promise<UserReport> {
+  const userName = user.UserName ?? '';
+  const decision = decideForLeaver(user, settings, options.now);
+  if (decision.action !== 'delete-user') return { userName, ...decision, outcome: 'untouched' };
+  const name = executionName('delete-user', userName, options.now);
+  const report = { userName, ...decision, executionName: name };
+  if (!options.allowed) return { ...report, outcome: 'held', detail: 'MassOffboardingHeld: the mass-change guard allows no more deletions today' };
+  if (options.dryRun) return { ...report, outcome: 'planned' };
+  try {
+    const input = deletionInput(userName, tagValue(user.Tags, TAG.employeeId) ?? '');
+    return { ...report, ...(await start(clients.sfn, settings.reprovisionStateMachineArn, name, input)) };
+  } catch (error) {
+    return { ...report, outcome: 'error', detail: nameAndMessage(error) };
+  }
+}
+
+/**
+ * The offboarded users (by name) and which of those due for deletion the guard lets through
+ * today: the oldest offboardings first.
+ */
+async function leavers(clients: Clients, settings: SweepSettings, now: Date): Promise<{ offboarded: Map<string, User>; allowed: Set<string>; guard: GuardReport }> {
+  const users = await managedUsersWithTags(clients.iam, settings);
+  const offboarded = new Map(users.filter((u) => tagValue(u.Tags, TAG.status) === 'offboarded').map((u) => [u.UserName ?? '', u]));
+  const due = [...offboarded.values()]
+    .filter((u) => decideForLeaver(u, settings, now).action === 'delete-user')
+    .sort((a, b) => (tagValue(a.Tags, TAG.offboardedAt) ?? '').localeCompare(tagValue(b.Tags, TAG.offboardedAt) ?? ''));
+  const census = censusOf(users, now);
+  const allowance = dailyAllowance(census, { share: settings.guardShare, floor: settings.guardFloor });
+  let room = Math.max(0, allowance - census.recentlyOffboarded);
+  let confirmedUntil: string | undefined;
+  if (due.length > room && clients.ssm && settings.confirmationParameter) {
+    const confirmation = await readConfirmation(clients.ssm, settings.confirmationParameter, now);
+    if (confirmation) {
+      room = due.length;
+      confirmedUntil = confirmation.expiresAt;
+    }
+  }
+  const allowed = new Set(due.slice(0, room).map((u) => u.UserName ?? ''));
+  return {
+    offboarded,
+    allowed,
+    guard: { ...census, allowance, deletionsDue: due.length, deletionsAllowed: allowed.size, ...(confirmedUntil && { confirmedUntil }) },
+  };
+}
+
 /**
  * Sweeps the managed users once. Per-user failures are reported (outcome `error`) and do not
  * stop the others. The report never holds a password: the sweep never sees one.
@@ -216,6 +289,7 @@ export async function sweep(clients: Clients, settings: SweepSettings, options: 
   for await (const page of paginateListUsers({ client: clients.iam, pageSize: 1000 }, { PathPrefix: settings.managedPath })) {
     listed.push(...(page.Users ?? []).filter((u) => u.UserName));
   }
+  const leaving = await leavers(clients, settings, resolved.now);
 
   // A user acted on earlier today (an invocation that ran out of time, then Lambda's retry of
   // it) is not read again, when asked. A dry run calls no Step Functions API at all.
@@ -237,6 +311,8 @@ export async function sweep(clients: Clients, settings: SweepSettings, options: 
     if (done) return [index, done];
     if (Date.now() >= deadline) return [index, { userName, action: 'none', reason: 'not-inspected', outcome: 'deferred' }];
     try {
+      const leaver = leaving.offboarded.get(userName);
+      if (leaver) return [index, await retire(clients, leaver, settings, { ...resolved, allowed: leaving.allowed.has(userName) })];
       return [index, await heal(clients, user, settings, resolved)];
     } catch (error) {
       return [index, { userName, action: 'none', reason: 'not-inspected', outcome: 'error', detail: nameAndMessage(error) }];
@@ -246,7 +322,7 @@ export async function sweep(clients: Clients, settings: SweepSettings, options: 
   const users = new Array<UserReport>(listed.length);
   for (const [index, report] of reports) users[index] = report;
 
-  const actions: Record<SweepAction, number> = { none: 0, 'restart-onboarding': 0, 'reset-password': 0, 'remove-console-access': 0 };
+  const actions: Record<SweepAction, number> = { none: 0, 'restart-onboarding': 0, 'reset-password': 0, 'remove-console-access': 0, 'delete-user': 0 };
   const outcomes: Record<SweepOutcome, number> = {
     untouched: 0,
     started: 0,
@@ -255,6 +331,7 @@ export async function sweep(clients: Clients, settings: SweepSettings, options: 
     'not-rebuildable': 0,
     error: 0,
     deferred: 0,
+    held: 0,
   };
   for (const user of users) {
     actions[user.action] += 1;
@@ -267,6 +344,7 @@ export async function sweep(clients: Clients, settings: SweepSettings, options: 
     scanned: users.length,
     actions,
     outcomes,
+    guard: leaving.guard,
     users,
   };
 }

@@ -123,7 +123,7 @@ describe('onboarding reprovision', () => {
       outcome: 'planned',
       executionName: `reset-ann-${today()}`,
     });
-    expect(Object.keys(report).sort()).toEqual(['actions', 'dryRun', 'finishedAt', 'outcomes', 'scanned', 'startedAt', 'users']);
+    expect(Object.keys(report).sort()).toEqual(['actions', 'dryRun', 'finishedAt', 'guard', 'outcomes', 'scanned', 'startedAt', 'users']);
   });
 
   it('passes the thresholds on: --unused-password-days 60 leaves a month-old password, --max-password-resets 5 resets cid', async () => {

@@ -81,7 +81,7 @@ export function fakeLeaverDirectory(iam: IamStub, users: LeaverUser[]) {
     if (!user) throw noSuchEntity(`The user with name ${userName} cannot be found.`);
     return user;
   };
-  const listOf = <T>(items: T[]) => ({ ...items, IsTruncated: false });
+  const listOf = <T extends object>(page: T) => ({ ...page, IsTruncated: false });
 
   iam.on(GetAccountAuthorizationDetailsCommand).callsFake(async () => ({
     UserDetailList: [...directory.values()].map((u) => ({

@@ -12,6 +12,7 @@ import {
   IAMClient,
   RemoveUserFromGroupCommand,
   UpdateAccessKeyCommand,
+  type User,
 } from '@aws-sdk/client-iam';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -53,7 +54,7 @@ describe('the mass-change guard', () => {
   });
 
   it('counts the users offboarded within the last 24 hours from their tags', () => {
-    const user = (tags: Record<string, string>) => ({ UserName: 'u', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) });
+    const user = (tags: Record<string, string>): User => ({ UserName: 'u', Path: '/', UserId: 'U', Arn: 'arn', CreateDate: now, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) });
     const census = censusOf(
       [
         user(offboardedTags(new Date(now.getTime() - 3_600_000))),

@@ -451,10 +451,16 @@ describe('sweep settings', () => {
       maxPasswordResets: 3,
       concurrency: 5,
       inProgressGraceMinutes: 60,
+      retentionDays: 30,
+      guardShare: 10,
+      guardFloor: 5,
     });
     expect(
-      sweepSettingsFromEnv({ ...env, UNUSED_PASSWORD_DAYS: '14', MAX_PASSWORD_RESETS: '1', REPROVISION_CONCURRENCY: '2' }, { managedPath: '/', managedBy: 'x' }),
-    ).toMatchObject({ unusedPasswordDays: 14, maxPasswordResets: 1, concurrency: 2 });
+      sweepSettingsFromEnv(
+        { ...env, UNUSED_PASSWORD_DAYS: '14', MAX_PASSWORD_RESETS: '1', REPROVISION_CONCURRENCY: '2', OFFBOARDED_RETENTION_DAYS: '90', OFFBOARDING_GUARD_SHARE: '5', OFFBOARDING_CONFIRMATION_PARAMETER: '/s/c' },
+        { managedPath: '/', managedBy: 'x' },
+      ),
+    ).toMatchObject({ unusedPasswordDays: 14, maxPasswordResets: 1, concurrency: 2, retentionDays: 90, guardShare: 5, confirmationParameter: '/s/c' });
   });
 
   it('name the variable that is wrong', () => {

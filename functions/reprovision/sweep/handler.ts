@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
-import { iamClient, sfnClient } from '../../lib/clients.ts';
+import { iamClient, sfnClient, ssmClient } from '../../lib/clients.ts';
 import { sweepConfig } from '../../lib/config.ts';
-import { InvalidReprovisionRequest, SweepIncomplete } from '../../lib/errors.ts';
+import { InvalidReprovisionRequest, MassOffboardingHeld, SweepIncomplete } from '../../lib/errors.ts';
 import { lambdaHandler, logger } from '../../lib/lambda.ts';
 import { sweep, type SweepReport } from '../../lib/sweep.ts';
 import { describeIssues, validate } from '../../lib/validation.ts';
@@ -37,7 +37,7 @@ export const handler = lambdaHandler(async (event: unknown, context): Promise<Sw
   if (!parsed.success) throw new InvalidReprovisionRequest(`Invalid sweep input: ${describeIssues(parsed.issues)}`);
 
   const remaining = context.getRemainingTimeInMillis();
-  const report = await sweep({ iam: iamClient(), sfn: sfnClient() }, sweepConfig(), {
+  const report = await sweep({ iam: iamClient(), sfn: sfnClient(), ssm: ssmClient() }, sweepConfig(), {
     dryRun: parsed.data.dryRun ?? false,
     deadline: Date.now() + remaining - remaining / 10,
     startAt: startOf(new Date()),
@@ -53,11 +53,20 @@ export const handler = lambdaHandler(async (event: unknown, context): Promise<Sw
     scanned: report.scanned,
     actions: report.actions,
     outcomes: report.outcomes,
+    guard: report.guard,
   });
   const { error, deferred } = report.outcomes;
   if (error + deferred > 0) {
     const left = deferred > 0 ? ` (${deferred} not begun before the time ran out)` : '';
     throw new SweepIncomplete(`${error + deferred} of ${report.scanned} users could not be handled${left}; see the log`);
+  }
+  // The deletions the guard held fail the invocation too, so that it alarms and ops look.
+  if (report.outcomes.held > 0) {
+    const { deletionsDue, deletionsAllowed, recentlyOffboarded, managed, allowance } = report.guard;
+    throw new MassOffboardingHeld(
+      `${deletionsDue - deletionsAllowed} of ${deletionsDue} deletions of offboarded users held: ${recentlyOffboarded} of ${managed} managed users ` +
+        `lost their access within a day, and at most ${allowance} may without a confirmation; run "onboarding confirm-offboarding" if this is intended`,
+    );
   }
   return report;
 });
