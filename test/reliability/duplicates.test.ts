@@ -13,9 +13,11 @@ import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from 
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resetConfigCache } from '../../functions/lib/config.ts';
 import { TAG } from '../../functions/lib/managed-user.ts';
 import { sweep } from '../../functions/lib/sweep.ts';
 import { sweepSettingsFromEnv } from '../../functions/lib/sweep-settings.ts';
+import type { CredentialsRecipient } from '../../functions/lib/trust-policy.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { captureOutput } from '../support/capture.ts';
 import { recordFigure } from './figures.ts';
@@ -35,6 +37,7 @@ import { scanForPasswords } from './password-scan.ts';
 
 const HIRES = Number(process.env.DUPLICATE_HIRES ?? 100);
 const FAULTY_HIRES = 25;
+const MANAGER_HIRES = 25;
 const DELIVERIES = 3;
 const PUT_EVENTS_MAX_ENTRIES = 10;
 
@@ -46,16 +49,22 @@ interface TestHire {
   userName?: string;
   department?: string;
   groups?: string[];
+  managerEmail?: string;
 }
 
-/** Distinct hires, in the shapes HR sends: derived or explicit user names, department or explicit groups. */
-function hires(count: number, batch: string): Array<TestHire & { expectedUserName: string }> {
+/**
+ * Distinct hires, in the shapes HR sends: derived or explicit user names, department or explicit
+ * groups, and a manager's address for every fourth hire (`some`) or every hire (`all`: what the
+ * manager and split settings require), each manager their own, so each address's mail counts.
+ */
+function hires(count: number, batch: string, managers: 'some' | 'all' = 'some'): Array<TestHire & { expectedUserName: string }> {
   return Array.from({ length: count }, (_, i) => {
     const n = String(i).padStart(3, '0');
     const hire: TestHire = { employeeId: `E-${batch}-${n}`, firstName: `First${n}`, lastName: `Last${n}`, email: `hire.${batch.toLowerCase()}.${n}@example.com` };
     if (i % 3 === 0) hire.userName = `${batch.toLowerCase()}-user-${n}`;
     if (i % 2 === 0) hire.department = 'engineering';
     else if (i % 5 === 0) hire.groups = ['developers'];
+    if (managers === 'all' || i % 4 === 1) hire.managerEmail = `manager.${batch.toLowerCase()}.${n}@example.com`;
     return { ...hire, expectedUserName: hire.userName ?? `hire.${batch.toLowerCase()}.${n}` };
   });
 }
@@ -96,10 +105,48 @@ function explain(people: Array<TestHire & { expectedUserName: string }>): string
 }
 
 /**
- * Puts every hire's event DELIVERIES times, all at once, waits until the stack is idle, and
- * checks that each hire was onboarded exactly once. Records the figures on `task`.
+ * Where a hire's mail goes under the stage's credentialsRecipient: the one address the password
+ * goes to, and the addresses that get a message without it (a manager's notice, the hire's
+ * user-name email when split).
  */
-async function deliverAndCheck(task: Parameters<typeof recordFigure>[0], people: Array<TestHire & { expectedUserName: string }>): Promise<void> {
+function expectedMail(person: TestHire, mode: CredentialsRecipient): { passwordTo: string; plainTo: string[] } {
+  if (mode === 'hire') return { passwordTo: person.email, plainTo: person.managerEmail ? [person.managerEmail] : [] };
+  const manager = person.managerEmail ?? '(no manager)';
+  return { passwordTo: manager, plainTo: mode === 'split' ? [person.email] : [] };
+}
+
+/**
+ * Sets the stage's credentialsRecipient for the functions, which run in this process (from
+ * source), as a deployment with that param would; the returned function puts it back.
+ */
+function useCredentialsRecipient(mode: CredentialsRecipient): () => void {
+  expect(stack.functions.mode, 'the functions read this process\'s environment').toBe('source');
+  const previous = { stack: stack.functionEnv.CREDENTIALS_RECIPIENT, process: process.env.CREDENTIALS_RECIPIENT };
+  const set = (value: string | undefined) => {
+    if (value === undefined) delete process.env.CREDENTIALS_RECIPIENT;
+    else process.env.CREDENTIALS_RECIPIENT = value;
+    resetConfigCache();
+  };
+  stack.functionEnv.CREDENTIALS_RECIPIENT = mode;
+  set(mode);
+  return () => {
+    if (previous.stack === undefined) delete stack.functionEnv.CREDENTIALS_RECIPIENT;
+    else stack.functionEnv.CREDENTIALS_RECIPIENT = previous.stack;
+    set(previous.process);
+  };
+}
+
+/**
+ * Puts every hire's event DELIVERIES times, all at once, waits until the stack is idle, and
+ * checks that each hire was onboarded exactly once, its password mailed once to whoever the
+ * stage's credentialsRecipient (`mode`) names and every other message without it. Records the
+ * figures on `task`.
+ */
+async function deliverAndCheck(
+  task: Parameters<typeof recordFigure>[0],
+  people: Array<TestHire & { expectedUserName: string }>,
+  mode: CredentialsRecipient = 'hire',
+): Promise<void> {
   const output = captureOutput();
   const started = performance.now();
   const onboarding = stack.stateMachines.find((m) => m.key === 'onboarding');
@@ -175,7 +222,10 @@ async function deliverAndCheck(task: Parameters<typeof recordFigure>[0], people:
   const usersCreated = created('CreateUser');
   const profilesCreated = created('CreateLoginProfile');
   const { users, messages } = await accountState(stack);
-  const credentialsEmails = people.map((p) => messagesTo(messages, p.email).length);
+  const credentialsEmails = people.map((p) => messagesTo(messages, expectedMail(p, mode).passwordTo).length);
+  const sesRefused = stack.requests({ service: 'ses' }).filter((r) => r.faultRuleId !== undefined).length;
+  // Manager notices and split user-name emails: scanned for the password with everything else.
+  const withoutPassword = people.flatMap((p) => expectedMail(p, mode).plainTo.flatMap((address) => messagesTo(messages, address)));
   const opsEmails = messagesTo(messages, stack.functionEnv.OPS_EMAIL ?? '').length;
 
   for (const person of people) {
@@ -184,22 +234,39 @@ async function deliverAndCheck(task: Parameters<typeof recordFigure>[0], people:
     expect(profilesCreated[person.expectedUserName], person.expectedUserName).toBe(1);
     expect(user?.tags[TAG.employeeId]).toBe(person.employeeId);
     expect(user?.groups).toEqual(person.department || person.groups ? ['developers'] : []);
-    expect(messagesTo(messages, person.email), person.email).toHaveLength(1);
-    expect(credentialsDelivered(user, messages, person.email), `${person.expectedUserName} can sign in with the emailed password`).toBe(true);
+    const { passwordTo, plainTo } = expectedMail(person, mode);
+    expect(messagesTo(messages, passwordTo), passwordTo).toHaveLength(1);
+    expect(credentialsDelivered(user, messages, passwordTo), `${person.expectedUserName} can sign in with the password mailed to ${passwordTo}`).toBe(true);
+    // A step retried after SES refused a later message sends its earlier ones again; those
+    // never hold the password (it goes last), so only they may come twice.
+    for (const address of plainTo) {
+      const copies = messagesTo(messages, address).length;
+      if (sesRefused === 0) expect(copies, address).toBe(1);
+      else expect(copies, address).toBeGreaterThanOrEqual(1);
+    }
+    if (mode === 'manager') expect(messagesTo(messages, person.email), person.email).toHaveLength(0);
   }
   // Resets: the sweep's, plus those of executions that recovered their own lost answer. Either
   // way the check above proves the password emailed last is the one IAM holds.
   const resets = stack.requests({ service: 'iam', operation: 'UpdateLoginProfile' }).length;
   expect(resets).toBeGreaterThanOrEqual(lostAnswers.length);
   expect(opsEmails).toBe(0);
+  // Nothing went anywhere else: every message SES accepted is one of those above.
+  const addressed = new Set(people.flatMap((p) => [expectedMail(p, mode).passwordTo, ...expectedMail(p, mode).plainTo]));
+  expect(messages.flatMap((m) => m.to).filter((to) => !addressed.has(to))).toEqual([]);
 
   // Every execution that did not stand back generated a password (a retried one, another) and
   // offered it to IAM; one per hire was taken. None may surface anywhere.
   const passwords = stack.passwordsSent();
   expect(passwords.length).toBeGreaterThanOrEqual(people.length);
-  const scan = scanForPasswords(passwords, await placesToScan(stack, iam, { 'log lines': output.lines, 'sweep report': [report] }));
+  const scan = scanForPasswords(
+    passwords,
+    await placesToScan(stack, iam, { 'log lines': output.lines, 'sweep report': [report], 'emails that must not hold the password': withoutPassword }),
+  );
 
+  recordFigure(task, 'credentialsRecipient', mode);
   recordFigure(task, 'hires', people.length);
+  recordFigure(task, 'hires with a manager', people.filter((p) => p.managerEmail).length);
   recordFigure(task, 'deliveries (HR events put, all at once)', entries.length);
   recordFigure(task, 'executions', `${executions.length} (${describeTally(statuses)})`);
   recordFigure(task, 'executions per hire (min/max)', `${Math.min(...Object.values(perHire))}/${Math.max(...Object.values(perHire))}`);
@@ -213,6 +280,10 @@ async function deliverAndCheck(task: Parameters<typeof recordFigure>[0], people:
   recordFigure(task, 'CreateLoginProfile answered EntityAlreadyExists', stack.requests({ operation: 'CreateLoginProfile' }).filter((r) => r.error === 'EntityAlreadyExists').length);
   recordFigure(task, 'credentials emails', credentialsEmails.reduce((a, b) => a + b, 0));
   recordFigure(task, 'credentials emails per hire (min/max)', `${Math.min(...credentialsEmails)}/${Math.max(...credentialsEmails)}`);
+  recordFigure(task, 'emails without the password (manager notices, split user-name emails)', withoutPassword.length);
+  recordFigure(task, 'SendEmail calls refused by an injected fault', sesRefused);
+  const plainAddresses = people.reduce((n, p) => n + expectedMail(p, mode).plainTo.length, 0);
+  recordFigure(task, 'of those emails, sent again by a retried credentials step (never the password)', withoutPassword.length - plainAddresses);
   recordFigure(task, 'password resets', stack.requests({ operation: 'UpdateLoginProfile' }).length);
   recordFigure(task, 'ops emails', opsEmails);
   recordFigure(task, 'passwords generated', passwords.length);
@@ -242,6 +313,22 @@ describe('duplicate HR events', () => {
     await deliverAndCheck(task, hires(FAULTY_HIRES, 'FLT'));
     recordFigure(task, 'AWS calls answered with an injected fault', stack.requests().filter((r) => r.faultRuleId !== undefined).length);
   });
+
+  it.for(['manager', 'split'] as const)(
+    'credentialsRecipient %s: each hire onboarded once, the password mailed once, to the manager, while SES throttles',
+    async (mode, { task }) => {
+      await stack.reset();
+      // Refused before SES sends: the credentials step is retried after a partial send.
+      // The SDK tries each call twice, so a step fails on about one message in six.
+      stack.faults.add([{ service: 'ses', operation: '*', error: 'Throttling', probability: 0.4 }]);
+      const restore = useCredentialsRecipient(mode);
+      try {
+        await deliverAndCheck(task, hires(MANAGER_HIRES, mode === 'manager' ? 'MGR' : 'SPL', 'all'), mode);
+      } finally {
+        restore();
+      }
+    },
+  );
 
   it('stops the local stack and every process it started', async ({ task }) => {
     const left = await stopMarkedStack(stack, mark);
