@@ -14,7 +14,9 @@ import { tagValue, TAG } from './managed-user.ts';
  * - an event with another start date (`onboarding:start-date`) for a hire still waiting moves
  *   the date: its execution takes the claim over (and stops the one waiting, which would stand
  *   back anyway once it wakes);
- * - a later event for a user nobody holds, with a start date still ahead, claims it to wait.
+ * - a later event for a user nobody holds, with a start date still ahead, claims it to wait;
+ * - a hire for an offboarded user (a rehire) claims it, waiting or not: the user is in progress
+ *   again, so neither the sweep nor the leaver flow takes it for a leaver.
  */
 
 /**
@@ -87,6 +89,10 @@ export function claimFor(user: User, request: ClaimRequest): Claim {
   const wait = credentialsAt === undefined ? {} : { waitUntil: credentialsAt };
   const self = executionId === undefined ? undefined : toTagValue(executionId);
   if (created || (self !== undefined && tagValue(user.Tags, TAG.createdBy) === self)) return { mine: true, busyElsewhere: false, ...wait };
+  // A rehire: the leaver flow left the user without access; this onboarding restores it.
+  if (tagValue(user.Tags, TAG.status) === 'offboarded' && executionId !== undefined) {
+    return { mine: true, busyElsewhere: false, ...wait, tags: claimTags({ ...request, executionId }) };
+  }
   const held = heldClaim(user, now.getTime());
   if (held) {
     // A hire waiting for a start date that HR has changed since: the new date wins. (Once the

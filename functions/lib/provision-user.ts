@@ -15,7 +15,8 @@ import { userNameCandidates, type Hire } from './hire.ts';
 import { claimFor } from './onboarding-claim.ts';
 import { assertGroupsAllowed, type TrustPolicy } from './trust-policy.ts';
 import { exactTagValue, toTagValue } from './iam-names.ts';
-import { findUser, isManagedFor, TAG, type Ownership } from './managed-user.ts';
+import { assignedGroupsTags, hasGroupsRecord, recordedGroups, writeAssignedGroups } from './assigned-groups.ts';
+import { findUser, isManagedFor, tagValue, TAG, type Ownership } from './managed-user.ts';
 import { cachedPasswordRules, type PasswordRules } from './password.ts';
 
 export interface ProvisionSettings extends Ownership {
@@ -99,7 +100,20 @@ function creationTags(hire: Hire, settings: ProvisionSettings, requestedName: st
     { Key: TAG.lastName, Value: toTagValue(hire.lastName) },
     ...(exactTagValue(hire.email) ? [{ Key: TAG.email, Value: hire.email }] : []),
     ...(hire.managerEmail && exactTagValue(hire.managerEmail) ? [{ Key: TAG.managerEmail, Value: hire.managerEmail }] : []),
+    ...assignedGroupsTags(hire.groups),
   ];
+}
+
+/**
+ * The groups this workflow has assigned to an existing user once the hire's are added: the
+ * recorded ones and the hire's, or, for a rehire (the leaver flow took the old ones away),
+ * the hire's alone. Undefined when the record already says so.
+ */
+function groupsRecordAfter(user: User, hire: Hire): string[] | undefined {
+  const recorded = recordedGroups(user.Tags);
+  const record = tagValue(user.Tags, TAG.status) === 'offboarded' ? hire.groups : [...new Set([...recorded, ...hire.groups])];
+  const unchanged = hasGroupsRecord(user.Tags) && record.length === recorded.length && record.every((group) => recorded.includes(group));
+  return unchanged ? undefined : record;
 }
 
 /**
@@ -185,6 +199,8 @@ export async function provisionUser(
     );
   }
 
+  const record = created ? undefined : groupsRecordAfter(user, hire);
+  if (record) await writeAssignedGroups(iam, userName, record, user.Tags);
   const claim = claimFor(user, { created, credentialsAt: hire.credentialsAt, startDate: hire.startDate, executionId: settings.executionId, now });
   if (claim.tags) await iam.send(new TagUserCommand({ UserName: userName, Tags: claim.tags }));
 

@@ -184,7 +184,16 @@ describe('onboarding state machine', () => {
     const result = await execute(hire);
 
     expect(result.status).toBe('SUCCEEDED');
-    expect(iamWrites(workflow.aws.iam)).toEqual(['CreateUserCommand', 'AddUserToGroupCommand', 'AttachUserPolicyCommand', 'CreateLoginProfileCommand', 'TagUserCommand']);
+    // The user has no record of its assigned groups yet: the onboarding writes one (TagUser).
+    expect(iamWrites(workflow.aws.iam)).toEqual([
+      'CreateUserCommand',
+      'AddUserToGroupCommand',
+      'AttachUserPolicyCommand',
+      'TagUserCommand',
+      'CreateLoginProfileCommand',
+      'TagUserCommand',
+    ]);
+    expect(workflow.aws.iam).toHaveReceivedCommandWith(TagUserCommand, { UserName: 'bob.builder', Tags: [{ Key: 'onboarding:groups', Value: 'developers' }] });
     expect(workflow.aws.iam).toHaveReceivedCommandTimes(CreateLoginProfileCommand, 1);
     expect(sentTo(hire.email)).toHaveLength(1);
   });

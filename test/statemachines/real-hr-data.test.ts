@@ -171,3 +171,33 @@ describe('a derived user name that someone else holds', () => {
     expect(mailTo(aws, hire.email)).toHaveLength(0);
   });
 });
+
+describe('a rehire', () => {
+  it("restores an offboarded user: a new reset-required password, the new hire's groups, one email", async () => {
+    const { aws, run } = await onboardingWorld();
+    // As the leaver flow leaves a user: no login profile, no groups, tagged offboarded.
+    aws.addUser({
+      userName: 'dscully',
+      path: TEST_ENV.MANAGED_PATH,
+      createDate: new Date(0),
+      tags: new Map([
+        ['onboarding:managed-by', TEST_ENV.MANAGED_BY],
+        ['onboarding:employee-id', hire.employeeId],
+        ['onboarding:status', 'offboarded'],
+        ['onboarding:offboarded-at', '2025-06-30T18:00:00.000Z'],
+        ['onboarding:groups', 'on-call'],
+      ]),
+      groups: new Set(),
+      policies: new Set(),
+    });
+
+    const result = await inVirtualTime(7, () => run(hire, 'rehire'));
+
+    expect(output(result)).toMatchObject({ status: 'ONBOARDED', userName: 'dscully' });
+    const user = aws.user('dscully')!;
+    expect(user.loginProfile?.passwordResetRequired).toBe(true);
+    expect([...user.groups]).toEqual(['developers']);
+    expect(tags(aws, 'dscully')).toMatchObject({ 'onboarding:status': 'complete', 'onboarding:groups': 'developers' });
+    expect(mailTo(aws, hire.email)).toHaveLength(1);
+  });
+});

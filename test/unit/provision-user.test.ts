@@ -6,6 +6,8 @@ import {
   GetAccountPasswordPolicyCommand,
   GetGroupCommand,
   GetUserCommand,
+  TagUserCommand,
+  type Tag,
 } from '@aws-sdk/client-iam';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { iamClient } from '../../functions/lib/clients.ts';
@@ -73,6 +75,7 @@ describe('provisionUser: a new hire', () => {
       { Key: 'onboarding:first-name', Value: 'Bob' },
       { Key: 'onboarding:last-name', Value: 'Builder' },
       { Key: 'onboarding:email', Value: 'bob.builder@example.com' },
+      { Key: 'onboarding:groups', Value: 'developers on-call' },
     ]);
   });
 
@@ -362,5 +365,44 @@ describe('provisionUser: user names are unique ignoring case, as in IAM', () => 
 
     await expect(provisionUser(iamClient(), asked, settings, now)).rejects.toThrow('(as "bob.builder")');
     expect(iamWrites(aws.iam)).toEqual(['CreateUserCommand']);
+  });
+});
+
+describe('provisionUser: the record of assigned groups, and a rehire', () => {
+  const executionId = 'arn:aws:states:us-east-1:123456789012:execution:onboarding:rehire';
+  const tagWrites = () => aws.iam.commandCalls(TagUserCommand).map((c) => c.args[0].input.Tags);
+  const withTags = (extra: Tag[]) => managedUser({ tags: [...managedUser().Tags!, ...extra] });
+
+  it("adds the hire's groups to the record of a user it adopts, and writes nothing when the record already says so", async () => {
+    existing(withTags([{ Key: 'onboarding:groups', Value: 'developers' }]));
+    await provisionUser(iamClient(), hire, settings, now);
+    expect(tagWrites()).toEqual([[{ Key: 'onboarding:groups', Value: 'developers on-call' }]]);
+
+    aws.iam.resetHistory();
+    existing(withTags([{ Key: 'onboarding:groups', Value: 'on-call developers' }]));
+    await provisionUser(iamClient(), hire, settings, now);
+    expect(tagWrites()).toEqual([]);
+  });
+
+  it("restores an offboarded user: in progress again under this execution's claim, the record only the new hire's groups", async () => {
+    existing(
+      withTags([
+        { Key: 'onboarding:status', Value: 'offboarded' },
+        { Key: 'onboarding:offboarded-at', Value: '2025-01-31T18:00:00.000Z' },
+        { Key: 'onboarding:groups', Value: 'auditors' },
+      ]),
+    );
+
+    const user = await provisionUser(iamClient(), hire, { ...settings, executionId }, now);
+
+    expect(user).toMatchObject({ created: false, createdByThisExecution: true, busyElsewhere: false, waitUntil: null });
+    expect(tagWrites()).toEqual([
+      [{ Key: 'onboarding:groups', Value: 'developers on-call' }],
+      expect.arrayContaining([
+        { Key: 'onboarding:status', Value: 'in-progress' },
+        { Key: 'onboarding:created-by', Value: executionId },
+      ]),
+    ]);
+    expect(aws.iam).toHaveReceivedCommandWith(AddUserToGroupCommand, { GroupName: 'on-call', UserName: 'bob.builder' });
   });
 });
