@@ -41,7 +41,7 @@ const ENTRIES: Record<FailureName, RunbookEntry> = {
     action: 'Correct the hire\'s groups or department; if the group should be assignable, add it to `assignableGroups` and deploy. Then run the hire again.',
   },
   EmailDomainNotAllowed: {
-    meaning: 'An address that would receive credentials is outside `allowedEmailDomains`: the hire\'s email, or the one on the user for a re-send. Refused before any write.',
+    meaning: 'An address that would receive credentials or the manager\'s notice is outside `allowedEmailDomains`: the hire\'s `email`, the `managerEmail`, or one on the user for a re-send. Refused before any write.',
     action: 'Correct the address in HR (or add the domain to `allowedEmailDomains`, if credentials may go there, and deploy). Then run the hire again.',
   },
   UserNameConflict: {
@@ -65,8 +65,8 @@ const ENTRIES: Record<FailureName, RunbookEntry> = {
     action: 'Leave reprovisioning to the sweep (`onboarding reprovision`), or start it with `{"action": "RESET_PASSWORD", "hire": {"userName": ..., "employeeId": ...}}`.',
   },
   HireNotRebuildable: {
-    meaning: 'A managed user\'s tags no longer hold a valid hire (a tag removed or edited), so its onboarding cannot be finished or its password re-sent.',
-    action: 'Restore the tags the cause names, or run the hire again from the HR record, which writes them again.',
+    meaning: 'A managed user\'s tags no longer hold a valid hire (a tag removed or edited), so its onboarding cannot be finished or its password re-sent; or `credentialsRecipient` is `manager` or `split` and the user has no `onboarding:manager-email` tag to re-send to.',
+    action: 'Restore the tags the cause names, or run the hire again from the HR record, which writes them again. For a missing `onboarding:manager-email` (a user onboarded without a manager, or before the setting): `aws iam tag-user --user-name <name> --tags Key=onboarding:manager-email,Value=<address>`, then `onboarding reprovision`.',
   },
   SweepIncomplete: {
     meaning: 'The reprovisioning sweep could not inspect or act on some users; it handled the others (the sweep Lambda\'s error, not an execution\'s).',
