@@ -192,7 +192,7 @@ describe('least privilege', () => {
   it('gives the move functions only the actions they call, and the mover tags only the record of groups', () => {
     expect(functionActions(template, 'validateChange')).toEqual([]);
     // This stage allows no group: group membership is denied outright (test/package/trust-boundary.test.ts has groups).
-    expect(functionActions(template, 'moveUser')).toEqual(['iam:GetGroup', 'iam:GetUser', 'iam:ListGroupsForUser', 'iam:ListUserTags', 'iam:ListUsers', 'iam:TagUser']);
+    expect(functionActions(template, 'moveUser')).toEqual(['iam:GetAccountAuthorizationDetails', 'iam:GetGroup', 'iam:GetUser', 'iam:ListGroupsForUser', 'iam:TagUser']);
     const denied = policyDocuments(template)
       .filter((d) => d.where.startsWith('MoveUserIamRole'))
       .flatMap((d) => d.statements.filter((s) => s.Effect === 'Deny').flatMap((s) => actionsOf(s)));

@@ -92,6 +92,7 @@ function observe(client: { middlewareStack: IAMClient['middlewareStack'] }): voi
 /** Actions AWS authorizes only on "*" (no resource type): the only ones a role may grant on "*". */
 const NO_RESOURCE_TYPE = new Set([
   'iam:GetAccountPasswordPolicy',
+  'iam:GetAccountAuthorizationDetails',
   'iam:ListUsers',
   // Vended log delivery for state machine logging (Step Functions developer guide).
   'logs:CreateLogDelivery',
@@ -294,7 +295,7 @@ describe('least privilege', () => {
     await admin.send(new CreateGroupCommand({ GroupName: 'readers' }));
     await move('move to the groups named (user looked up)', { employeeId: 'E-LP-2', groups: ['readers'] });
     await move('move back by department', { employeeId: 'E-LP-2', userName: 'least-privilege-2', department: 'engineering' });
-    await move('repeated move', { employeeId: 'E-LP-2', userName: 'least-privilege-2', department: 'engineering' });
+    await move('move again (a repeated event)', { employeeId: 'E-LP-2', userName: 'least-privilege-2', department: 'engineering' });
     await move('move of a user not ours', { employeeId: 'E-LP-4', userName: 'someone-else', groups: ['readers'] });
     await move('move to a group not allowed', { employeeId: 'E-LP-2', groups: ['admins'] });
 
@@ -325,7 +326,7 @@ describe('least privilege', () => {
       'invalid request: FAILED InvalidReprovisionRequest',
       'move to the groups named (user looked up): SUCCEEDED',
       'move back by department: SUCCEEDED',
-      'repeated move: SUCCEEDED',
+      'move again (a repeated event): SUCCEEDED',
       'move of a user not ours: SUCCEEDED',
       'move to a group not allowed: FAILED GroupNotAllowed',
     ]);

@@ -1,6 +1,7 @@
 import {
   AddUserToGroupCommand,
   CreateLoginProfileCommand,
+  GetAccountAuthorizationDetailsCommand,
   DeleteLoginProfileCommand,
   EntityAlreadyExistsException,
   GetLoginProfileCommand,
@@ -74,7 +75,7 @@ const toTags = (tags: Record<string, string>): Tag[] => Object.entries(tags).map
 
 /**
  * Serves IAM's user reads (ListUsers by path prefix, paginated; GetUser; GetLoginProfile;
- * ListGroupsForUser, ListUserTags) from a set of users, and applies the login-profile, tag and
+ * ListGroupsForUser, ListUserTags, GetAccountAuthorizationDetails) from a set of users, and applies the login-profile, tag and
  * group writes (CreateLoginProfile, UpdateLoginProfile, DeleteLoginProfile, TagUser, UntagUser,
  * AddUserToGroup, RemoveUserFromGroup) to them, so a test can look at the directory afterwards
  * as it would look at IAM.
@@ -115,6 +116,11 @@ export function fakeDirectory(
     // ListUsers leaves tags out, as AWS does.
     return { Users: page.map(asUser), IsTruncated: next < matching.length, ...(next < matching.length && { Marker: String(next) }) };
   });
+  // Every user of the account with its tags and groups, in one page.
+  iam.on(GetAccountAuthorizationDetailsCommand).callsFake(async () => ({
+    UserDetailList: [...directory.values()].map((u) => ({ ...asUser(u), Tags: toTags(u.tags), GroupList: u.groups })),
+    IsTruncated: false,
+  }));
   iam.on(GetUserCommand).callsFake(async (input: { UserName?: string }) => {
     const user = await find(input.UserName);
     return { User: { ...asUser(user), Tags: toTags(user.tags) } };

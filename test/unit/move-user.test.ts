@@ -1,6 +1,6 @@
 import {
   AddUserToGroupCommand,
-  ListUserTagsCommand,
+  GetAccountAuthorizationDetailsCommand,
   RemoveUserFromGroupCommand,
   ServiceFailureException,
   TagUserCommand,
@@ -109,7 +109,7 @@ describe('moveUser', () => {
   it('finds the employee among the managed users when the event names no user', async () => {
     const outcome = await moveUser(iam(), parseChange({ employeeId: 'E-7', groups: ['readers'] }, DEPARTMENTS), settings);
     expect(outcome).toMatchObject({ status: 'MOVED', userName: 'ann.lee', added: ['readers'], removed: ['developers', 'on-call'] });
-    expect(fake.aws.iam).toHaveReceivedCommandWith(ListUserTagsCommand, { UserName: 'ann.lee' });
+    expect(fake.aws.iam).toHaveReceivedCommandTimes(GetAccountAuthorizationDetailsCommand, 1);
   });
 
   it('refuses a group the stage does not allow before anything is read or written', async () => {
@@ -134,7 +134,8 @@ describe('moveUser', () => {
 
   it('leaves a user that is not the workflow\'s untouched, even tagged with the employee id', async () => {
     users.set('mallory', { ...onboardedUser('mallory', { now, employeeId: 'E-5', tags: { 'onboarding:managed-by': 'someone-else' } }) });
-    expect(await moveUser(iam(), { employeeId: 'E-5', groups: ['readers'] }, settings)).toEqual({ status: 'NOT_MANAGED', employeeId: 'E-5', userName: 'mallory' });
+    expect(await moveUser(iam(), { employeeId: 'E-5', groups: ['readers'] }, settings)).toEqual({ status: 'NOT_FOUND', employeeId: 'E-5' });
+    expect(await moveUser(iam(), { employeeId: 'E-5', userName: 'mallory', groups: ['readers'] }, settings)).toEqual({ status: 'NOT_MANAGED', employeeId: 'E-5', userName: 'mallory' });
     expect(iamWrites(fake.aws.iam)).toEqual([]);
   });
 
@@ -179,12 +180,16 @@ describe('moveUser', () => {
 describe('findEmployeeUser', () => {
   const fake = useFakeAws();
 
-  it('is one GetUser with the user name, and a scan of the managed path without', async () => {
-    fakeDirectory(fake.aws.iam, [onboardedUser('a', { now, employeeId: 'E-1' }), onboardedUser('b', { now, employeeId: 'E-2' })], { pageSize: 1 });
+  it('is one GetUser with the user name, and one read of the managed users\' tags without', async () => {
+    fakeDirectory(fake.aws.iam, [onboardedUser('a', { now, employeeId: 'E-1' }), onboardedUser('b', { now, employeeId: 'E-2' })]);
     expect(await findEmployeeUser(iamClient(), { employeeId: 'E-2', userName: 'b' }, settings)).toMatchObject({ status: 'FOUND', user: { UserName: 'b' } });
     expect(fake.aws.iam.calls()).toHaveLength(1);
     fake.aws.iam.resetHistory();
-    expect(await findEmployeeUser(iamClient(), { employeeId: 'E-2' }, settings)).toMatchObject({ status: 'FOUND', user: { UserName: 'b' } });
-    expect(fake.aws.iam.calls().map((c) => c.args[0].constructor.name)).toEqual(['ListUsersCommand', 'ListUserTagsCommand', 'ListUsersCommand', 'ListUserTagsCommand', 'GetUserCommand']);
+    expect(await findEmployeeUser(iamClient(), { employeeId: 'E-2' }, settings)).toMatchObject({
+      status: 'FOUND',
+      user: { UserName: 'b', Tags: expect.arrayContaining([{ Key: 'onboarding:employee-id', Value: 'E-2' }]) },
+    });
+    expect(fake.aws.iam.calls().map((c) => c.args[0].constructor.name)).toEqual(['GetAccountAuthorizationDetailsCommand']);
+    expect(await findEmployeeUser(iamClient(), { employeeId: 'E-3' }, settings)).toEqual({ status: 'NOT_FOUND' });
   });
 });
