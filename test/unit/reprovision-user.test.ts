@@ -168,7 +168,7 @@ describe('resetPassword: who the resend goes to (credentialsRecipient)', () => {
 
   it('an invalid manager tag makes the hire not rebuildable, naming the tag and not its value', async () => {
     withManager('not-an-address');
-    const error = await resetPassword({ iam: iam(), kms: kms() }, request(), inMode('manager'), NOW).catch((e: unknown) => e as Error);
+    const error = (await resetPassword({ iam: iam(), kms: kms() }, request(), inMode('manager'), NOW).catch((e: unknown) => e)) as Error;
     expect(error).toMatchObject({ name: 'HireNotRebuildable', message: expect.stringContaining('onboarding:manager-email: must be an email address') });
     expect(error.message).not.toContain('not-an-address');
     expect(iamWrites(fake.aws.iam)).toEqual([]);
