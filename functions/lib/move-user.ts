@@ -11,7 +11,7 @@ import { assignedGroupsTags, recordedGroups, writeAssignedGroups } from './assig
 import type { EmployeeChange } from './employee-change.ts';
 import { findEmployeeUser } from './employee-user.ts';
 import { GroupNotFound } from './errors.ts';
-import { tagValue, TAG, type Ownership } from './managed-user.ts';
+import { findUser, tagValue, TAG, type Ownership } from './managed-user.ts';
 import { assertGroupsAllowed, type TrustPolicy } from './trust-policy.ts';
 
 export interface MoveSettings extends Ownership {
@@ -80,6 +80,15 @@ async function assertGroupsExist(iam: IAMClient, groups: readonly string[]): Pro
   }
 }
 
+/** RemoveUserFromGroup; a user already out of the group (a duplicate move got there first) is what was wanted. */
+async function removeFromGroup(iam: IAMClient, userName: string, group: string): Promise<void> {
+  try {
+    await iam.send(new RemoveUserFromGroupCommand({ GroupName: group, UserName: userName }));
+  } catch (error) {
+    if (!(error instanceof NoSuchEntityException)) throw error;
+  }
+}
+
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((g, i) => g === b[i]);
 
 /**
@@ -89,6 +98,9 @@ const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.
  *
  * The record is widened to the groups about to be added before they are added, so a step that
  * dies halfway still knows them as its own when it runs again; it is narrowed after removals.
+ * The tags are read again after the groups: a duplicate move running at the same time widens the
+ * record before it adds a group, so a group seen here is seen in the record too, and is not
+ * mistaken for someone else's.
  */
 export async function moveUser(iam: IAMClient, change: EmployeeChange, settings: MoveSettings): Promise<MoveOutcome> {
   assertGroupsAllowed(change.groups, settings.trust);
@@ -96,11 +108,13 @@ export async function moveUser(iam: IAMClient, change: EmployeeChange, settings:
   const found = await findEmployeeUser(iam, change, settings);
   if (found.status === 'NOT_FOUND') return { status: 'NOT_FOUND', employeeId };
   if (found.status === 'NOT_MANAGED') return { status: 'NOT_MANAGED', employeeId, userName: found.userName };
-  const { UserName: userName, Tags: tags } = found.user;
-  if (tagValue(tags, TAG.status) === OFFBOARDED) return { status: 'OFFBOARDED', employeeId, userName };
+  const { UserName: userName } = found.user;
+  if (tagValue(found.user.Tags, TAG.status) === OFFBOARDED) return { status: 'OFFBOARDED', employeeId, userName };
 
+  const current = await groupsOf(iam, userName);
+  const tags = (await findUser(iam, userName))?.Tags;
   const recorded = recordedGroups(tags);
-  const plan = planGroups(await groupsOf(iam, userName), recorded, change.groups, settings.trust.allowedGroups);
+  const plan = planGroups(current, recorded, change.groups, settings.trust.allowedGroups);
   await assertGroupsExist(iam, plan.add);
 
   const widened = [...new Set([...recorded, ...plan.add])];
@@ -110,7 +124,7 @@ export async function moveUser(iam: IAMClient, change: EmployeeChange, settings:
     written = assignedGroupsTags(widened);
   }
   for (const group of plan.add) await iam.send(new AddUserToGroupCommand({ GroupName: group, UserName: userName }));
-  for (const group of plan.remove) await iam.send(new RemoveUserFromGroupCommand({ GroupName: group, UserName: userName }));
+  for (const group of plan.remove) await removeFromGroup(iam, userName, group);
   if (!sameList(plan.record, recordedGroups(written))) await writeAssignedGroups(iam, userName, plan.record, written);
 
   const changed = plan.add.length > 0 || plan.remove.length > 0;

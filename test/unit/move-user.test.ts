@@ -11,7 +11,7 @@ import { parseChange } from '../../functions/lib/employee-change.ts';
 import { findEmployeeUser } from '../../functions/lib/employee-user.ts';
 import { GroupNotAllowed, GroupNotFound, InvalidHrEvent } from '../../functions/lib/errors.ts';
 import { moveUser, planGroups, type MoveSettings } from '../../functions/lib/move-user.ts';
-import { iamWrites } from '../../testing/aws-fakes.ts';
+import { iamWrites, noSuchEntity } from '../../testing/aws-fakes.ts';
 import { TEST_ENV } from '../../testing/lambda-env.ts';
 import { fakeDirectory, onboardedUser, type DirectoryUser } from '../support/iam-directory.ts';
 import { useFakeAws } from '../support/in-process.ts';
@@ -159,6 +159,21 @@ describe('moveUser', () => {
     expect(outcome).toMatchObject({ removed: ['developers', 'on-call', 'finance'] });
     expect(users.get('ann.lee')!.tags).toMatchObject({ 'onboarding:groups': 'readers', 'onboarding:groups-2': '' });
     expect(iamWrites(fake.aws.iam)).not.toContain('UntagUserCommand');
+  });
+
+  it('takes a user already out of a group as removed (a duplicate move got there first)', async () => {
+    fake.aws.iam.on(RemoveUserFromGroupCommand).rejects(noSuchEntity('The user with name ann.lee cannot be found in group developers.'));
+    const outcome = await moveUser(iam(), { employeeId: 'E-7', userName: 'ann.lee', groups: ['readers'] }, settings);
+    expect(outcome).toMatchObject({ status: 'MOVED', removed: ['developers', 'on-call'] });
+    expect(users.get('ann.lee')!.tags['onboarding:groups']).toBe('readers');
+  });
+
+  it('ends right when the same move runs twice at once', async () => {
+    const change = { employeeId: 'E-7', userName: 'ann.lee', department: 'finance', groups: ['finance', 'readers'] };
+    const outcomes = await Promise.all([moveUser(iam(), change, settings), moveUser(iam(), change, settings)]);
+    expect(outcomes.map((o) => o.status)).toEqual(expect.arrayContaining(['MOVED']));
+    expect(users.get('ann.lee')!.groups.sort()).toEqual(['billing-admins', 'finance', 'readers']);
+    expect(users.get('ann.lee')!.tags['onboarding:groups']).toBe('finance readers');
   });
 
   it('after a failure halfway, a second run still removes what the first one added once it no longer applies', async () => {
