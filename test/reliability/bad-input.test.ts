@@ -30,6 +30,9 @@ const validHire = fc.record(
     email: fc
       .tuple(fc.array(fc.stringMatching(/^[a-z0-9][a-z0-9_+-]{0,9}$/), { minLength: 1, maxLength: 3 }), fc.constantFrom('example.com', 'Example.COM'))
       .map(([parts, domain]) => `${parts.join('.')}@${domain}`),
+    // The manager gets a notice (the stage's credentialsRecipient is hire): never the password.
+    // Upper case: never the address of a hire (whose local parts are lower case).
+    managerEmail: fc.stringMatching(/^[a-z0-9][a-z0-9_+-]{0,9}$/).map((local) => `Boss.${local}@example.com`),
     userName: fc.stringMatching(/^[A-Za-z0-9+=,.@_-]{1,64}$/),
     department: fc.constantFrom('engineering', 'finance'),
     // The groups the test stage allows (TEST_ENV.ALLOWED_GROUPS).
@@ -95,7 +98,8 @@ const overreach: fc.Arbitrary<[string, string, (h: Hire) => unknown]> = fc.oneof
   fc
     .oneof(
       fc.domain(),
-      fc.constantFrom('example.com.evil.test', 'mail.example.com', 'example.co', 'examp1e.com', 'xn--exmple-cua.com', 'example.com.'),
+      // Not 'example.com.': a trailing dot is no address at all (InvalidHrEvent), not another domain.
+      fc.constantFrom('example.com.evil.test', 'mail.example.com', 'example.co', 'examp1e.com', 'xn--exmple-cua.com'),
     )
     .filter((domain) => domain.toLowerCase() !== 'example.com')
     .map((domain): [string, string, (h: Hire) => unknown] => [
@@ -103,6 +107,11 @@ const overreach: fc.Arbitrary<[string, string, (h: Hire) => unknown]> = fc.oneof
       'EmailDomainNotAllowed',
       (h) => ({ ...h, email: `${String(h.email).split('@')[0]}@${domain}` }),
     ]),
+  fc.constantFrom('evil.test', 'mail.example.com', 'example.com.evil.test').map((domain): [string, string, (h: Hire) => unknown] => [
+    'manager email domain not allowed',
+    'EmailDomainNotAllowed',
+    (h) => ({ ...h, managerEmail: `boss@${domain}` }),
+  ]),
 );
 
 type Case =
@@ -155,6 +164,9 @@ describe('bad input', () => {
             expect(['valid', 'arbitrary'], JSON.stringify(testCase).slice(0, 300)).toContain(testCase.kind);
             const created = aws.iam.commandCalls(CreateUserCommand)[0]?.args[0].input;
             expect(created?.UserName).toMatch(IAM_USER_NAME);
+            const manager = (testCase.input as Hire).managerEmail;
+            const toManager = aws.ses.calls().filter((c) => typeof manager === 'string' && (c.args[0] as SendEmailCommand).input.Destination?.ToAddresses?.includes(manager));
+            expectNoSecrets(passwordsSent(aws.iam), { 'manager notice': toManager.map((c) => (c.args[0] as SendEmailCommand).input) });
             return;
           }
           if (!REFUSALS.includes(result.error ?? '')) {
