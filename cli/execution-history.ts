@@ -8,7 +8,9 @@ import { DescribeExecutionCommand, paginateGetExecutionHistory, type DescribeExe
 export type Step =
   | { kind: 'state'; state: string; status: 'done' | 'caught' | 'failed' | 'aborted'; error?: string; durationMs?: number; at?: Date }
   /** `failedAt`: when the attempt before this one failed (the retry waited from then until `at`). */
-  | { kind: 'retry'; state: string; error: string; attempt: number; at?: Date; failedAt?: Date };
+  | { kind: 'retry'; state: string; error: string; attempt: number; at?: Date; failedAt?: Date }
+  /** A Wait state began (a start date, a last day); `until`: the time it waits for, when its input says. */
+  | { kind: 'wait'; state: string; until?: string; at?: Date };
 
 // A task's attempt ends with one of these; if the same state schedules its task again, that
 // was a retry, otherwise a Catch took over (or the execution failed).
@@ -33,8 +35,26 @@ export function isAttemptFailure(event: HistoryEvent): boolean {
   return ATTEMPT_FAILED.has(event.type ?? '');
 }
 
+/**
+ * The time a Wait state waits for, as the workflow's definitions hand it over: a `waitUntil`
+ * field in the state's input (statemachines/*.asl.yaml). Undefined when there is none (or the
+ * input is masked).
+ */
+function waitUntilIn(input: string | undefined): string | undefined {
+  let found: string | undefined;
+  try {
+    JSON.parse(input ?? '', (key, value: unknown) => {
+      if (key === 'waitUntil' && typeof value === 'string') found ??= value;
+      return value;
+    });
+  } catch {
+    return undefined;
+  }
+  return found;
+}
+
 /** The `<type>EventDetails` object an event carries, whatever its type. */
-export function eventDetails(event: HistoryEvent): { name?: string; error?: string; cause?: string } {
+export function eventDetails(event: HistoryEvent): { name?: string; error?: string; cause?: string; input?: string } {
   for (const [key, value] of Object.entries(event)) {
     if (key.endsWith('EventDetails') && value && typeof value === 'object') return value as { name?: string };
   }
@@ -88,6 +108,10 @@ export class StepParser {
     this.lastEntered = state;
     if (event.type === 'FailStateEntered') return [{ kind: 'state', state, status: 'failed', at: event.timestamp }];
     this.open.set(state, { enteredAt: event.timestamp, attempt: 1 });
+    if (event.type === 'WaitStateEntered') {
+      const until = waitUntilIn(eventDetails(event).input);
+      return [{ kind: 'wait', state, ...(until && { until }), at: event.timestamp }];
+    }
     return [];
   }
 
@@ -148,16 +172,24 @@ export async function readHistory(
   return events;
 }
 
+/** The execution is in a Wait state now: the last step it began is a wait that has not ended. */
+function waiting(steps: StepParser): boolean {
+  const last = steps.steps.at(-1);
+  return last?.kind === 'wait';
+}
+
 export interface FollowOptions {
   intervalMs: number;
   sleep: (ms: number) => Promise<void>;
   /** Each new event, in order, with the steps it completed. */
   onEvent: (event: HistoryEvent, steps: Step[]) => void;
+  /** Stop following, the execution still running, once it waits in a Wait state (for days, perhaps). */
+  untilWait?: boolean;
 }
 
 /**
- * Follows a running execution until it ends: polls its history for new events and, when a
- * poll brings none, asks DescribeExecution whether it is over.
+ * Follows a running execution until it ends (or, `untilWait`, until it waits): polls its
+ * history for new events and, when a poll brings none, asks DescribeExecution whether it is over.
  */
 export async function follow(
   sfn: SFNClient,
@@ -173,6 +205,7 @@ export async function follow(
   for (;;) {
     const count = await readNew();
     if (steps.end) break;
+    if (options.untilWait && waiting(steps)) break;
     if (count === 0) {
       const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
       if (execution.status !== 'RUNNING') {

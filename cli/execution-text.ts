@@ -12,6 +12,7 @@ const STATE_WIDTH = 20;
 export function stepLine(step: Step): string {
   const state = step.state.padEnd(STATE_WIDTH);
   if (step.kind === 'retry') return `  ${state} ${'retry'.padEnd(7)} ${step.error} (attempt ${step.attempt})\n`;
+  if (step.kind === 'wait') return `  ${state} ${'waiting'.padEnd(7)} ${step.until ? `until ${step.until}` : ''}`.trimEnd().concat('\n');
   const detail = [step.error, step.durationMs !== undefined ? formatDuration(step.durationMs) : undefined]
     .filter(Boolean)
     .join('  ');

@@ -91,6 +91,9 @@ export interface UserFacts {
   passwordLastUsed?: Date;
   createdBy?: string;
   completedBy?: string;
+  /** A hire waiting for its start date: the date, and when its credentials go out. */
+  startDate?: string;
+  credentialsAt?: string;
 }
 
 export interface LastFailure {
@@ -270,6 +273,7 @@ function userFacts(user: User, profile: LoginProfile | undefined, ownership: Own
     passwordLastUsed: user.PasswordLastUsed,
     createdBy: tag(TAG.createdBy),
     completedBy: tag(TAG.completedBy),
+    ...(tag(TAG.status) === 'waiting' && { startDate: tag(TAG.startDate), credentialsAt: tag(TAG.credentialsAt) }),
   };
   for (const [key, value] of Object.entries(optional)) if (value !== undefined) (facts as unknown as Record<string, unknown>)[key] = value;
   return facts;

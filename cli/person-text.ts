@@ -57,6 +57,7 @@ function userLines(status: PersonStatus, user: UserFacts): Array<[string, unknow
     ['ours', user.ours ? `yes (${ownership})` : `no: ${user.notOursBecause}`],
     ['employee', [user.employeeId ?? '(no employee-id tag)', user.email].filter(Boolean).join('  ')],
     ['onboarding', user.status ? `${user.status} since ${when(user.statusAt) ?? '-'}` : 'no status tag'],
+    ...(user.credentialsAt ? [['start date', `${user.startDate ?? '-'}: password and email at ${when(user.credentialsAt)}`] as [string, unknown]] : []),
     ['credentials', password],
     ['signed in', user.passwordLastUsed ? when(user.passwordLastUsed) : user.loginProfile ? 'not yet (the password must be changed at first sign-in)' : 'no'],
   ];

@@ -52,7 +52,9 @@ export class TimelinePrinter {
   }
 
   private step(step: Step): void {
-    if (step.kind === 'retry') {
+    if (step.kind === 'wait') {
+      this.line(step.at, `    … waiting${step.until ? ` until ${step.until}` : ''}`);
+    } else if (step.kind === 'retry') {
       this.retries.set(step.state, step.attempt - 1);
       this.line(step.at, `    ↻ retry ${step.attempt - 1} after ${ms(step.failedAt, step.at)} ms`);
     } else if (step.status === 'done' || step.status === 'caught') {

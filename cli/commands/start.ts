@@ -57,6 +57,15 @@ export function defaultExecutionName(employeeId: string): string {
   return stableExecutionName('onboard', employeeId);
 }
 
+/** What `--wait` says when the execution waits for a start date: it goes on by itself. */
+function waitingText(name: string, employeeId: string): string {
+  return (
+    `The execution waits for the start date and goes on by itself (a Wait state: no cost while it waits).\n` +
+    `  onboarding status --employee-id ${employeeId}   what the hire has now\n` +
+    `  onboarding history ${name}   the steps so far\n`
+  );
+}
+
 function freshName(name: string, now: Date): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').slice(0, 15);
   return `${name.slice(0, MAX_EXECUTION_NAME_LENGTH - stamp.length - 1)}-${stamp}`;
@@ -182,6 +191,7 @@ async function start(io: Io, options: StartOptions): Promise<number> {
 
     const steps: Step[] = [];
     const { execution } = await follow(sfn, executionArn, {
+      untilWait: true,
       intervalMs: POLL_INTERVAL_MS,
       sleep: io.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
       onEvent: (_event, found) => {
@@ -190,7 +200,7 @@ async function start(io: Io, options: StartOptions): Promise<number> {
       },
     });
     if (options.json) printJson(io, { ...report, status: execution.status, steps, execution: executionDocument(execution) });
-    else io.stdout(outcomeText(execution));
-    return succeeded(execution) ? EXIT.ok : EXIT.failed;
+    else io.stdout(execution.status === 'RUNNING' ? waitingText(name, employeeId) : outcomeText(execution));
+    return succeeded(execution) || execution.status === 'RUNNING' ? EXIT.ok : EXIT.failed;
   });
 }

@@ -20,6 +20,7 @@ import {
   description,
   executionArn,
   FAILURE,
+  historyEvents,
   HIRE,
   SEALED,
   STATE_MACHINE_ARN,
@@ -181,6 +182,39 @@ describe('onboarding start', () => {
         `  signInUrl    ${SUMMARY.signInUrl}`,
         '  emailsSent   1',
         `  completedAt  ${SUMMARY.completedAt}`,
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('--wait stops following, exit 0, once the execution waits for a start date: it goes on by itself', async () => {
+    sfn.on(DescribeExecutionCommand).rejectsOnce(notFound()).resolves(description(NAME, 'RUNNING'));
+    // The history so far: up to the Wait state entered (the execution's end is weeks away).
+    const waiting = historyEvents(
+      [
+        { name: 'ValidateInput' },
+        { name: 'CreateUser' },
+        { name: 'WaitsForStartDate', type: 'Choice' },
+        { name: 'WaitForStartDate', type: 'Wait', input: { user: { waitUntil: '2025-03-17T08:00:00.000Z' } } },
+      ],
+      { output: {} },
+    ).filter((event) => !['WaitStateExited', 'ExecutionSucceeded'].includes(event.type ?? ''));
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: waiting });
+
+    const { code, stdout } = await cli(['start', '--input', hireFile, '--wait']);
+
+    expect(code).toBe(0);
+    expect(stdout).toBe(
+      [
+        `Started ${NAME}`,
+        `  ${executionArn(NAME)}`,
+        '  ValidateInput        done    1.0s',
+        '  CreateUser           done    1.0s',
+        '  WaitsForStartDate    done    250ms',
+        '  WaitForStartDate     waiting until 2025-03-17T08:00:00.000Z',
+        'The execution waits for the start date and goes on by itself (a Wait state: no cost while it waits).',
+        '  onboarding status --employee-id E-1001   what the hire has now',
+        `  onboarding history ${NAME}   the steps so far`,
         '',
       ].join('\n'),
     );

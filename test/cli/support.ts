@@ -52,7 +52,7 @@ type Attempt = 'ok' | { error: string; cause: string };
 
 export interface StateSpec {
   name: string;
-  type?: 'Task' | 'Choice' | 'Pass' | 'Fail';
+  type?: 'Task' | 'Choice' | 'Pass' | 'Wait' | 'Fail';
   attempts?: Attempt[];
   input?: unknown;
   output?: unknown;
