@@ -101,6 +101,8 @@ export class AwsRouter {
 
   /** Forwards to moto, then does what moto cannot: follows up a created user, accepted mail and put events. */
   private async moto(req: IncomingMessage, body: Buffer, call: AwsRequest, fault: Fault | undefined): Promise<HttpAnswer> {
+    // moto does not implement it; no user here can have a service-specific credential anyway.
+    if (call.service === 'iam' && call.operation === 'ListServiceSpecificCredentials') return noServiceSpecificCredentials();
     const answer = await this.forward(req, body);
     if (answer.status !== 200) return answer;
     const { faults, journal } = this.parts;
@@ -119,4 +121,13 @@ export class AwsRouter {
       }
     }
   }
+}
+
+/** IAM's answer to ListServiceSpecificCredentials for a user without any. */
+function noServiceSpecificCredentials(): HttpAnswer {
+  const xml =
+    '<ListServiceSpecificCredentialsResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">' +
+    '<ListServiceSpecificCredentialsResult><ServiceSpecificCredentials/></ListServiceSpecificCredentialsResult>' +
+    '<ResponseMetadata><RequestId>local</RequestId></ResponseMetadata></ListServiceSpecificCredentialsResponse>';
+  return { status: 200, headers: { 'content-type': 'text/xml' }, body: Buffer.from(xml) };
 }

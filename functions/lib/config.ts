@@ -3,6 +3,7 @@ import { ConfigurationError } from './errors.ts';
 import { iamGroupName, iamPath, managedByValue } from './iam-names.ts';
 import type { Ownership } from './managed-user.ts';
 import type { StartDateSettings } from './start-date.ts';
+import { resetOffboardingConfigCache } from './offboarding-settings.ts';
 import { sweepSettingsFromEnv, type SweepSettings } from './sweep-settings.ts';
 import { CREDENTIALS_RECIPIENTS, type TrustPolicy } from './trust-policy.ts';
 import { describeIssues, validate } from './validation.ts';
@@ -164,4 +165,5 @@ export function sweepConfig(): SweepSettings {
 export function resetConfigCache(): void {
   cached = undefined;
   cachedSweep = undefined;
+  resetOffboardingConfigCache();
 }

@@ -4,7 +4,8 @@ import { describeIssues, validate } from './validation.ts';
 
 /**
  * The leaver flow's settings (serverless.yml stage params, as environment variables of the
- * offboarding functions and the sweep), parsed once at cold start; a bad one is named.
+ * offboarding functions and the sweep), parsed once at cold start; a bad one is named. The time
+ * zone a last day ends in is the stage's one `timeZone` (config.ts).
  */
 
 function wholeNumber(min: number, max: number, fallback: number) {
@@ -14,26 +15,10 @@ function wholeNumber(min: number, max: number, fallback: number) {
 
 const emptyAsUnset = (value: string | undefined) => (value === undefined || value.trim() === '' ? undefined : value.trim());
 
-const timeZone = z._default(
-  z.string().check(
-    z.refine((zone) => {
-      try {
-        new Intl.DateTimeFormat('en', { timeZone: zone });
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'must be a time zone name such as Europe/Berlin'),
-  ),
-  'UTC',
-);
-
 /** The defaults of the stage params (serverless.yml), for whoever builds settings without them. */
 export const OFFBOARDING_DEFAULTS = { guardShare: 10, guardFloor: 5, retentionDays: 30 } as const;
 
 const schema = z.object({
-  /** The time zone a `lastDay` ends in. */
-  TIME_ZONE: timeZone,
   /** Percent of the managed users that may lose their access within a day before the guard holds. */
   OFFBOARDING_GUARD_SHARE: wholeNumber(0, 100, OFFBOARDING_DEFAULTS.guardShare),
   /** Users a day that never trip the guard, however few users there are. */
@@ -45,7 +30,6 @@ const schema = z.object({
 });
 
 export interface OffboardingSettings {
-  timeZone: string;
   guard: GuardSettings;
   retentionDays: number;
   confirmationParameter: string;
@@ -63,7 +47,6 @@ export function offboardingSettingsFromEnv(env: Record<string, string | undefine
   if (!result.success) throw new ConfigurationError(`Invalid configuration: ${describeIssues(result.issues)}`);
   const settings = result.data;
   return {
-    timeZone: settings.TIME_ZONE,
     guard: { share: settings.OFFBOARDING_GUARD_SHARE, floor: settings.OFFBOARDING_GUARD_FLOOR },
     retentionDays: settings.OFFBOARDED_RETENTION_DAYS,
     confirmationParameter: settings.OFFBOARDING_CONFIRMATION_PARAMETER,

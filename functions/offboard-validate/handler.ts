@@ -1,5 +1,5 @@
 import { lambdaHandler, logger } from '../lib/lambda.ts';
-import { offboardingConfig } from '../lib/offboarding-settings.ts';
+import { config } from '../lib/config.ts';
 import { parseTermination, type Termination } from '../lib/termination.ts';
 
 /**
@@ -8,7 +8,7 @@ import { parseTermination, type Termination } from '../lib/termination.ts';
  * day in the stage's time zone, for the state machine's Wait.
  */
 export const handler = lambdaHandler(async (event: unknown): Promise<{ termination: Termination }> => {
-  const termination = parseTermination(event, { timeZone: offboardingConfig().timeZone });
+  const termination = parseTermination(event, { timeZone: config().TIME_ZONE });
   logger.info('termination validated', { employeeId: termination.employeeId, waitUntil: termination.waitUntil, dryRun: termination.dryRun });
   return { termination };
 });

@@ -103,7 +103,7 @@ const functionIds = () => Object.entries(lambdaFunctions(template)).map(([key, f
 
 describe('alarms', () => {
   it('fire on failed, timed-out and aborted executions of each state machine', () => {
-    expect(stateMachines().sort()).toEqual(['MoveStateMachine', 'OnboardingStateMachine', 'ReprovisionStateMachine']);
+    expect(stateMachines().sort()).toEqual(['MoveStateMachine', 'OffboardingStateMachine', 'OnboardingStateMachine', 'ReprovisionStateMachine']);
     for (const machine of stateMachines()) {
       for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']) {
         expectPagesOps(alarmOn(template, 'AWS/States', metric, 'StateMachineArn', { Ref: machine }), 1);
@@ -126,11 +126,12 @@ describe('alarms', () => {
     expectPagesOps(alarmOn(template, 'AWS/Lambda', 'Errors', 'FunctionName', { Ref: logicalId }), 1);
   });
 
-  it('fire on errors past the threshold, and on any throttle, of every function but createUser', () => {
-    expect(functionIds()).toHaveLength(12);
+  it('fire on errors past the threshold, and on any throttle, of every function but createUser and offboardUser', () => {
+    expect(functionIds()).toHaveLength(17);
     for (const [key, logicalId] of functionIds()) {
-      // createUser's reserved concurrency throttles it on purpose under a burst (README "Bursts").
-      if (key === 'createUser') expect(alarmsOn(template, 'AWS/Lambda', 'Throttles', 'FunctionName', { Ref: logicalId })).toEqual([]);
+      // createUser's reserved concurrency throttles it on purpose under a burst (README "Bursts"),
+      // and offboardUser's makes offboardings take turns.
+      if (key === 'createUser' || key === 'offboardUser') expect(alarmsOn(template, 'AWS/Lambda', 'Throttles', 'FunctionName', { Ref: logicalId })).toEqual([]);
       else expectPagesOps(alarmOn(template, 'AWS/Lambda', 'Throttles', 'FunctionName', { Ref: logicalId }), 1);
       if (key === 'reprovisionSweep') continue;
       expectPagesOps(alarmOn(template, 'AWS/Lambda', 'Errors', 'FunctionName', { Ref: logicalId }), 5);
@@ -138,9 +139,9 @@ describe('alarms', () => {
     }
   });
 
-  it('are exactly those: 9 on executions, 1 on dead letters, 1 on the sweep, 11 on errors, 11 on throttles', () => {
-    expect(alarms(template)).toHaveLength(33);
-    expect(new Set(alarms(template).map((a) => a.AlarmName)).size).toBe(33);
+  it('are exactly those: 12 on executions, 1 on dead letters, 1 on the sweep, 16 on errors, 15 on throttles', () => {
+    expect(alarms(template)).toHaveLength(45);
+    expect(new Set(alarms(template).map((a) => a.AlarmName)).size).toBe(45);
     // Every alarm only ever pages through the topic.
     for (const alarm of alarms(template)) expect(alarm.OKActions, alarm.logicalId).toBeUndefined();
   });
@@ -216,6 +217,7 @@ describe('the dashboard', () => {
       ['Onboarding executions', 'OnboardingStateMachine'],
       ['Reprovision executions', 'ReprovisionStateMachine'],
       ['Move executions', 'MoveStateMachine'],
+      ['Offboarding executions', 'OffboardingStateMachine'],
     ] as const) {
       expect(widget(title).properties.metrics!.map((m) => m.slice(0, 4))).toEqual(
         ['Started', 'Succeeded', 'Failed', 'TimedOut', 'Aborted'].map((what) => ['AWS/States', `Executions${what}`, 'StateMachineArn', `\${${machine}}`]),

@@ -33,6 +33,7 @@ const PARAMS = {
   hrEventSource: 'hr.workday-test',
   hrDetailType: 'Worker Hired (test)',
   hrChangedDetailType: 'Worker Changed (test)',
+  hrTerminatedDetailType: 'Worker Terminated (test)',
 };
 const MAX_ZIP_BYTES = 200 * 1024;
 let workDir: string;
@@ -164,7 +165,7 @@ describe('least privilege', () => {
   it('sends email only from the configured sender (ses:FromAddress)', () => {
     const sending = allowStatements(template).filter(({ statement }) => actionsOf(statement).some((a) => /^ses:Send/.test(a)));
     expect(sending.map(({ where }) => where.split('/')[0]).sort()).toEqual(
-      ['NotifyOpsIamRoleLambdaExecution', 'SendCredentialsIamRoleLambdaExecution'].sort(),
+      ['NotifyOpsIamRoleLambdaExecution', 'NotifyOffboardingIamRoleLambdaExecution', 'SendCredentialsIamRoleLambdaExecution'].sort(),
     );
     expect(checks.sender(template, PARAMS.senderEmail)).toEqual([]);
     expect(checks.sender(withExtraStatement(template, { Effect: 'Allow', Action: 'ses:SendRawEmail', Resource: '*' }), PARAMS.senderEmail)).toHaveLength(1);
@@ -201,11 +202,43 @@ describe('least privilege', () => {
     expect(tagging.map(({ statement }) => statement.Condition)).toEqual([{ 'ForAllValues:StringLike': { 'aws:TagKeys': 'onboarding:groups*' } }]);
   });
 
+  it('gives the leaver functions only the actions they call, reading the guard\'s confirmation and nothing else in SSM', () => {
+    expect(functionActions(template, 'validateTermination')).toEqual([]);
+    expect(functionActions(template, 'findLeaver')).toEqual(['iam:GetAccountAuthorizationDetails', 'iam:GetUser']);
+    // This stage allows no group: RemoveUserFromGroup is denied outright (test/package/trust-boundary.test.ts has groups).
+    expect(functionActions(template, 'offboardUser')).toEqual([
+      'iam:DeactivateMFADevice',
+      'iam:DeleteLoginProfile',
+      'iam:GetAccountAuthorizationDetails',
+      'iam:GetLoginProfile',
+      'iam:GetUser',
+      'iam:ListAccessKeys',
+      'iam:ListGroupsForUser',
+      'iam:ListMFADevices',
+      'iam:TagUser',
+      'iam:UpdateAccessKey',
+      'ssm:GetParameter',
+    ]);
+    expect(functionActions(template, 'notifyOffboarding')).toEqual(['ses:SendEmail']);
+    expect(functionActions(template, 'deleteOffboardedUser')).toContain('iam:DeleteUser');
+    const ssm = allowStatements(template).filter(({ statement }) => actionsOf(statement).some((a) => a.startsWith('ssm:')));
+    expect(ssm.map(({ where }) => where.split('/')[0]).sort()).toEqual(['OffboardUserIamRoleLambdaExecution', 'ReprovisionSweepIamRoleLambdaExecution']);
+    for (const { statement } of ssm) {
+      expect(actionsOf(statement)).toEqual(['ssm:GetParameter']);
+      expect(resourcesOf(statement)).toEqual(['arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/iam-onboarding/dev/offboarding-confirmation']);
+    }
+    expect(template.Resources.OffboardingConfirmation).toMatchObject({ Type: 'AWS::SSM::Parameter', Properties: { Name: '/iam-onboarding/dev/offboarding-confirmation', Value: 'none' } });
+  });
+
   it('admits one CreateUser step at a time (README "Bursts"), and limits no other function', () => {
     const reserved = Object.entries(lambdaFunctions(template))
       .filter(([, fn]) => fn.properties.ReservedConcurrentExecutions !== undefined)
       .map(([key, fn]) => [key, fn.properties.ReservedConcurrentExecutions]);
-    expect(reserved).toEqual([['createUser', 1]]);
+    // And one offboarding at a time, so that each one's mass-change guard counts the ones before it.
+    expect(reserved).toEqual([
+      ['createUser', 1],
+      ['offboardUser', 1],
+    ]);
   });
 
   it('leaves the default shared Lambda role without any AWS permission but logs', () => {
@@ -248,6 +281,27 @@ describe('event routing and state machine logging', () => {
     expect(target!.RetryPolicy).toEqual(hiredTarget!.RetryPolicy);
     expect(target!.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': ['HrEventsDeadLetterQueue', 'Arn'] } });
     // The dead-letter queue takes messages from both rules.
+    const [queuePolicy] = policyDocuments(template).filter((d) => d.where === 'HrEventsDeadLetterQueuePolicy');
+    const sendMessage = queuePolicy!.statements.find((s) => s.Effect === 'Allow')!;
+    expect(JSON.stringify(sendMessage.Condition)).toContain(`"${ruleId}","Arn"`);
+  });
+
+  it('routes the configured "employee terminated" event to the offboarding state machine, retried and dead-lettered like the hires', () => {
+    const rules = resourcesOfType(template, 'AWS::Events::Rule').filter(([, rule]) => rule.Properties?.EventPattern);
+    const targetOf = (machine: string) =>
+      rules.filter(([, rule]) => asList(rule.Properties?.Targets as Array<{ Arn: unknown }>).some((t) => JSON.stringify(t.Arn) === `{"Ref":"${machine}"}`));
+    const leavers = targetOf('OffboardingStateMachine');
+    expect(leavers).toHaveLength(1);
+    const [ruleId, rule] = leavers[0]!;
+    expect(rule.Properties!.EventBusName).toBe(PARAMS.hrBusName);
+    expect(rule.Properties!.EventPattern).toEqual({ source: [PARAMS.hrEventSource], 'detail-type': [PARAMS.hrTerminatedDetailType] });
+    expect(rule.DependsOn).toEqual(['HrEventBusReady']);
+    type Target = { InputPath?: string; RetryPolicy?: unknown; DeadLetterConfig?: unknown };
+    const [target] = rule.Properties!.Targets as Target[];
+    const [hiredTarget] = targetOf('OnboardingStateMachine')[0]![1].Properties!.Targets as Target[];
+    expect(target!.InputPath).toBe('$.detail');
+    expect(target!.RetryPolicy).toEqual(hiredTarget!.RetryPolicy);
+    expect(target!.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': ['HrEventsDeadLetterQueue', 'Arn'] } });
     const [queuePolicy] = policyDocuments(template).filter((d) => d.where === 'HrEventsDeadLetterQueuePolicy');
     const sendMessage = queuePolicy!.statements.find((s) => s.Effect === 'Allow')!;
     expect(JSON.stringify(sendMessage.Condition)).toContain(`"${ruleId}","Arn"`);

@@ -198,7 +198,7 @@ describe('reprovision state machine: bad requests', () => {
   it.each([
     ['no user', { action: 'RESET_PASSWORD' }, 'hire: is required'],
     ['an email address to send to', { ...resetAnn, hire: { ...resetAnn.hire, email: 'evil@example.com' } }, 'unknown field'],
-    ['an unknown action', { ...resetAnn, action: 'DELETE_USER' }, 'action: must be RESET_PASSWORD or REMOVE_CONSOLE_ACCESS'],
+    ['an unknown action', { ...resetAnn, action: 'PURGE_USER' }, 'action: must be RESET_PASSWORD, REMOVE_CONSOLE_ACCESS or DELETE_USER'],
     ['no action', { hire: resetAnn.hire }, 'action: must be'],
     ['not an object', 'ann.lee', 'action: must be'],
   ])('fails with InvalidReprovisionRequest on %s, before any IAM call, and tells ops', async (_, input, cause) => {

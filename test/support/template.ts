@@ -177,10 +177,23 @@ const USER_WRITE_ACTIONS = new Set([
   'iam:DeleteUserPermissionsBoundary',
   'iam:AddUserToGroup',
   'iam:RemoveUserFromGroup',
+  // A leaver's credentials (offboarding and deletion), authorized on the user.
+  'iam:UpdateAccessKey',
+  'iam:DeleteAccessKey',
+  'iam:DeactivateMFADevice',
+  'iam:DeleteSigningCertificate',
+  'iam:DeleteSSHPublicKey',
+  'iam:DeleteServiceSpecificCredential',
+  'iam:DeleteVirtualMFADevice',
 ]);
 // Group membership is authorized on the group as well as the user.
 const GROUP_MEMBERSHIP_ACTIONS = new Set(['iam:AddUserToGroup', 'iam:RemoveUserFromGroup']);
 const GROUP_PREFIX = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:group/';
+// A virtual MFA device is a resource of its own (mfa/<name>, wherever its owner put it): deleting
+// one is authorized on the device alone. The code deletes only a device it has just deactivated
+// for a managed user (DeactivateMFADevice, on the managed users).
+const MFA_DEVICE_ACTIONS = new Set(['iam:DeleteVirtualMFADevice']);
+const ANY_MFA_DEVICE = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:mfa/*';
 export const ANY_GROUP = `${GROUP_PREFIX}*`;
 
 /**
@@ -193,13 +206,14 @@ export function iamWriteFindings(template: Template, managedUsers: string): stri
     .flatMap(({ where, statement }) => {
       const actions = actionsOf(statement).filter(isIamWrite);
       const onGroups = actions.every((a) => GROUP_MEMBERSHIP_ACTIONS.has(a));
+      const onDevices = actions.every((a) => MFA_DEVICE_ACTIONS.has(a));
       // Group membership: on the managed users and on groups (any, or only the allowed ones).
-      const allowed = (r: string) => r === managedUsers || (onGroups && r.startsWith(GROUP_PREFIX));
+      const allowed = (r: string) => r === managedUsers || (onGroups && r.startsWith(GROUP_PREFIX)) || (onDevices && r === ANY_MFA_DEVICE);
       const resources = resourcesOf(statement);
       return [
         ...actions.filter((a) => !USER_WRITE_ACTIONS.has(a)).map((a) => `${where} allows ${a}, which is not a user write`),
         ...resources.filter((r) => !allowed(r)).map((r) => `${where} lets ${actions.join(', ')} act on ${r}`),
-        ...(resources.includes(managedUsers) ? [] : [`${where} does not name the managed users`]),
+        ...(resources.includes(managedUsers) || onDevices ? [] : [`${where} does not name the managed users`]),
       ];
     });
 }
