@@ -11,7 +11,8 @@ export type CredentialsRecipient = (typeof CREDENTIALS_RECIPIENTS)[number];
 
 /**
  * What the stage's settings allow, whatever an HR event, a manual input or a tag says: the
- * groups the workflow may assign and the domains that may receive credentials. The roles'
+ * groups the workflow may assign, the domains that may receive credentials, and who receives
+ * the password (the hire or the manager: an address the event gives, at those domains). The roles'
  * IAM policies are generated from the same settings (deploy/trust-boundary.cjs), so a bug here
  * still cannot grant more.
  */
@@ -19,6 +20,7 @@ export interface TrustPolicy {
   allowedGroups: readonly string[];
   /** Lower case; an address is allowed when its domain is exactly one of these. */
   allowedEmailDomains: readonly string[];
+  /** The stage's `credentialsRecipient`. */
   credentialsRecipient: CredentialsRecipient;
 }
 
@@ -68,7 +70,11 @@ export function credentialRecipients(
   ];
 }
 
-/** Throws {@link EmailDomainNotAllowed} for the first address the credentials step would mail outside the allowed domains. */
+/**
+ * Throws {@link InvalidHrEvent} when the mode needs a manager the hire does not name, and
+ * {@link EmailDomainNotAllowed} for the first address the credentials step would mail outside
+ * the allowed domains.
+ */
 export function assertRecipientsAllowed(hire: Pick<Hire, 'email' | 'managerEmail'>, policy: TrustPolicy): void {
   for (const [field, address] of credentialRecipients(hire, policy)) assertRecipientAllowed(field, address, policy);
 }
