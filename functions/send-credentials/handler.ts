@@ -4,7 +4,7 @@ import type { Hire } from '../lib/hire.ts';
 import { accountIdOf, lambdaHandler, logger } from '../lib/lambda.ts';
 import { deliverCredentials } from '../lib/credentials-delivery.ts';
 
-/** Opens the sealed password and emails the sign-in details to the new hire. */
+/** Opens the sealed password and emails the sign-in details to the hire, the manager or both, as `credentialsRecipient` says. */
 export const handler = lambdaHandler(
   async (event: { hire: Hire; userName?: string; sealedPassword: string; executionId: string }, context) => {
     const settings = config();
