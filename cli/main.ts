@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { register as history } from './commands/history.ts';
 import { register as list } from './commands/list.ts';
+import { register as move } from './commands/move.ts';
 import { register as reprovision } from './commands/reprovision.ts';
 import { register as runbook } from './commands/runbook.ts';
 import { register as start } from './commands/start.ts';
@@ -12,7 +13,7 @@ import { register as status } from './commands/status.ts';
 import { EXIT, oneLine, type CommandContext, type Io } from './output.ts';
 
 /** Every command: one file under cli/commands/ each, registered here. */
-const COMMANDS: Array<(program: Command, ctx: CommandContext) => void> = [start, status, list, history, reprovision, runbook];
+const COMMANDS: Array<(program: Command, ctx: CommandContext) => void> = [start, status, list, history, reprovision, move, runbook];
 
 function program(ctx: CommandContext): Command {
   const cli = new Command('onboarding')

@@ -36,6 +36,12 @@ export const REPROVISION: StateMachineRef = {
   env: 'REPROVISION_STATE_MACHINE_ARN',
 };
 
+export const MOVE: StateMachineRef = {
+  localKey: 'move',
+  stackOutput: 'MoveStateMachineArn',
+  env: 'MOVE_STATE_MACHINE_ARN',
+};
+
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:stateMachine:[^:\s]+$/;
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:execution:[^:\s]+:[^:\s]+$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
