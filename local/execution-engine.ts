@@ -9,6 +9,7 @@ import type { FaultInjector } from './faults.ts';
 import { HistoryRecorder, type Invocation } from './history.ts';
 import type { StateMachineConfig } from './service-config.ts';
 import {
+  fixedWaits,
   functionArnFor,
   functionKeyOf,
   resolveTaskHandlers,
@@ -40,6 +41,8 @@ export interface StateMachine {
   /** Function key of each Task state, for Lambda ARNs in the history. */
   resources: Record<string, string>;
   retryWaits: Record<string, number[]>;
+  /** Milliseconds each Wait state waits, when the stack shortens them (tests); default: the definition's time. */
+  waits?: Record<string, number>;
 }
 
 export interface Execution {
@@ -64,6 +67,8 @@ export interface ExecutionEngineOptions {
   faults: FaultInjector;
   /** Fixed wait before every retry, in ms; default: each retrier's IntervalSeconds × 50, within 50–200 ms. */
   retryIntervalMs?: number;
+  /** Every Wait state (a start date, a last day) waits this long, in ms; default: until its own time. */
+  waitMs?: number;
   /**
    * Runs a function by key; default: its TypeScript handler, imported into this process. The
    * stack's packaged mode runs the deployed zips on node 22 instead (local/packaged/).
@@ -131,6 +136,7 @@ export class ExecutionEngine {
       retryWaits: retryIntervals(config.definition, (retrier: Retrier) =>
         this.options.retryIntervalMs ?? Math.min(200, Math.max(50, (retrier.IntervalSeconds ?? 1) * 50)),
       ),
+      ...(this.options.waitMs !== undefined && { waits: fixedWaits(config.definition, this.options.waitMs) }),
     });
     return arn;
   }
@@ -191,6 +197,7 @@ export class ExecutionEngine {
       executionName: name,
       stateMachineArn: machine.arn,
       retryIntervalOverrides: machine.retryWaits,
+      ...(machine.waits && { waitTimeOverrides: machine.waits }),
       onEvent: (event) => execution.history.record(event),
       onStart: (abort) => {
         execution.abort = abort;

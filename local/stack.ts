@@ -62,6 +62,8 @@ export interface LocalStackOptions {
   seed?: boolean;
   /** Fixed wait before every Step Functions retry, in ms (default: scaled down from the definition, 50–200 ms). */
   retryIntervalMs?: number;
+  /** How long every Wait state waits, in ms (tests); default: until the time the state waits for. */
+  waitMs?: number;
   root?: string;
   /**
    * Run what is deployed instead of the TypeScript sources: the functions of the package in
@@ -300,6 +302,7 @@ function createParts(given: {
     identity,
     faults,
     ...(options.retryIntervalMs !== undefined && { retryIntervalMs: options.retryIntervalMs }),
+    ...(options.waitMs !== undefined && { waitMs: options.waitMs }),
     ...(packaged && { invoke: (functionKey: string, input: unknown) => packaged.invoke(functionKey, input) }),
   });
   const stepFunctions = new StepFunctionsApi(engine);

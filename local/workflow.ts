@@ -211,11 +211,11 @@ export function instantRetries(definition: StateMachineDefinition): Record<strin
   return overrides;
 }
 
-/** Every Wait state made instant (for tests): a start date or a last day is reached at once. */
-export function instantWaits(definition: StateMachineDefinition): Record<string, number> {
+/** Every Wait state made to wait `ms` (for tests; 0: a start date or a last day is reached at once). */
+export function fixedWaits(definition: StateMachineDefinition, ms = 0): Record<string, number> {
   const overrides: Record<string, number> = {};
   for (const [name, state] of allStates(definition as unknown as { States: Record<string, unknown> })) {
-    if (state.Type === 'Wait') overrides[name] = 0;
+    if (state.Type === 'Wait') overrides[name] = ms;
   }
   return overrides;
 }

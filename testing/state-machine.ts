@@ -10,7 +10,7 @@ import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { executionArnFor } from '../cli/execution-rules.ts';
 import {
   instantRetries,
-  instantWaits,
+  fixedWaits,
   loadDefinition,
   resolveTaskHandlers,
   runExecution,
@@ -62,7 +62,7 @@ export async function inProcessStateMachine(key: string, options: InProcessOptio
     ...(options.invoke && { invoke: options.invoke }),
   });
   const retryIntervalOverrides = options.retryWaits === 'definition' ? undefined : instantRetries(definition);
-  const waitTimeOverrides = options.waits === 'definition' ? undefined : instantWaits(definition);
+  const waitTimeOverrides = options.waits === 'definition' ? undefined : fixedWaits(definition);
   return {
     key,
     arn,

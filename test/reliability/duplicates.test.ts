@@ -7,7 +7,8 @@
  * user is still onboarding it) or ALREADY_PROVISIONED (it had finished). Then the scheduled
  * sweep runs and must find nothing to do, except for a hire whose CreateLoginProfile answer was
  * lost in transit to an execution that did not create the user: no execution knows that
- * password, so the sweep resets it and sends the one email.
+ * password, so the sweep resets it and sends the one email. Hires with a start date ahead wait
+ * for it (the stack makes every Wait state last WAIT_MS) while their duplicates arrive.
  */
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { IAMClient } from '@aws-sdk/client-iam';
@@ -39,7 +40,10 @@ const HIRES = Number(process.env.DUPLICATE_HIRES ?? 100);
 const FAULTY_HIRES = 25;
 const MANAGER_HIRES = 25;
 const DELIVERIES = 3;
+const WAITING_HIRES = 25;
 const PUT_EVENTS_MAX_ENTRIES = 10;
+/** How long the stack's Wait states last: long enough for every duplicate to arrive during the wait. */
+const WAIT_MS = 3000;
 
 interface TestHire {
   employeeId: string;
@@ -50,6 +54,7 @@ interface TestHire {
   department?: string;
   groups?: string[];
   managerEmail?: string;
+  startDate?: string;
 }
 
 /**
@@ -76,7 +81,7 @@ let clients: { iam: IAMClient; sfn: SFNClient };
 let events: EventBridgeClient;
 
 beforeAll(async () => {
-  ({ stack, mark } = await startMarkedStack({ quiet: true, retryIntervalMs: 10 }));
+  ({ stack, mark } = await startMarkedStack({ quiet: true, retryIntervalMs: 10, waitMs: WAIT_MS }));
   clients = stackClients(stack);
   iam = clients.iam;
   events = new EventBridgeClient({ endpoint: stack.endpoint, region: stack.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
@@ -267,6 +272,7 @@ async function deliverAndCheck(
   recordFigure(task, 'credentialsRecipient', mode);
   recordFigure(task, 'hires', people.length);
   recordFigure(task, 'hires with a manager', people.filter((p) => p.managerEmail).length);
+  recordFigure(task, 'hires waiting for a start date', people.filter((p) => p.startDate).length);
   recordFigure(task, 'deliveries (HR events put, all at once)', entries.length);
   recordFigure(task, 'executions', `${executions.length} (${describeTally(statuses)})`);
   recordFigure(task, 'executions per hire (min/max)', `${Math.min(...Object.values(perHire))}/${Math.max(...Object.values(perHire))}`);
@@ -312,6 +318,17 @@ describe('duplicate HR events', () => {
     ]);
     await deliverAndCheck(task, hires(FAULTY_HIRES, 'FLT'));
     recordFigure(task, 'AWS calls answered with an injected fault', stack.requests().filter((r) => r.faultRuleId !== undefined).length);
+  });
+
+  it(`waits once for each hire with a start date ahead: duplicates arriving during the wait stand back`, async ({ task }) => {
+    await stack.reset();
+    const nextWeek = new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10);
+    const waiting = hires(WAITING_HIRES, 'WAIT').map((hire) => ({ ...hire, startDate: nextWeek }));
+    await deliverAndCheck(task, waiting);
+    const waits = stack.executions().filter((e) => stack.history(e.executionArn).some((h) => h.type === 'WaitStateEntered'));
+    recordFigure(task, 'executions that waited for the start date', waits.length);
+    // One wait per hire: the duplicates found the hire waiting and never waited themselves.
+    expect(waits).toHaveLength(WAITING_HIRES);
   });
 
   it.for(['manager', 'split'] as const)(
