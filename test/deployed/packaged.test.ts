@@ -40,6 +40,7 @@ interface Hire {
   lastName: string;
   email: string;
   department: string;
+  managerEmail?: string;
 }
 const ADA = hiredEvent.detail as unknown as Hire;
 const GRACE: Hire = { employeeId: 'E-1906', firstName: 'Grace', lastName: 'Hopper', email: 'grace.hopper@example.com', department: 'engineering' };
@@ -155,7 +156,8 @@ describe('the packaged service on the local stack (node 22)', () => {
 
     expect(execution).toMatchObject({ status: 'SUCCEEDED' });
     const userName = userNameOf(ADA);
-    expect(JSON.parse(execution.output ?? '{}')).toMatchObject({ status: 'ONBOARDED', userName, groups: ['developers'], emailsSent: 1 });
+    // The example hire names a manager: the credentials to Ada, and a notice to the manager.
+    expect(JSON.parse(execution.output ?? '{}')).toMatchObject({ status: 'ONBOARDED', userName, groups: ['developers'], emailsSent: 2 });
     const history = await historyOf(execution.executionArn);
     // IAM settling: CreateLoginProfile refused twice (the SDK's exception name, from node 22), retried, then created.
     expect(lambdaFailures(history)).toEqual(['NoSuchEntityException', 'NoSuchEntityException']);
@@ -169,6 +171,11 @@ describe('the packaged service on the local stack (node 22)', () => {
     expect(mail).toHaveLength(1);
     expect(mail[0]?.body).toContain(userName);
     expect(mail[0]?.body).toContain('********');
+    const notice = await mailTo(ADA.managerEmail ?? '(no manager)');
+    expect(notice).toHaveLength(1);
+    expect(notice[0]?.subject).toBe('AWS console access for Ada Lovelace is ready');
+    expect(notice[0]?.body).toContain(userName);
+    expect(notice[0]?.body).not.toContain('********');
 
     // The log lines come from the workers, with the Lambda context they were given.
     const records = logLines();
