@@ -3,8 +3,10 @@
  * `run` is the whole program; bin/onboarding.js only connects it to the process.
  */
 import { Command, CommanderError } from 'commander';
+import { register as confirmOffboarding } from './commands/confirm-offboarding.ts';
 import { register as history } from './commands/history.ts';
 import { register as list } from './commands/list.ts';
+import { register as offboard } from './commands/offboard.ts';
 import { register as move } from './commands/move.ts';
 import { register as reprovision } from './commands/reprovision.ts';
 import { register as runbook } from './commands/runbook.ts';
@@ -13,7 +15,7 @@ import { register as status } from './commands/status.ts';
 import { EXIT, oneLine, type CommandContext, type Io } from './output.ts';
 
 /** Every command: one file under cli/commands/ each, registered here. */
-const COMMANDS: Array<(program: Command, ctx: CommandContext) => void> = [start, status, list, history, reprovision, move, runbook];
+const COMMANDS: Array<(program: Command, ctx: CommandContext) => void> = [start, status, list, history, reprovision, offboard, confirmOffboarding, move, runbook];
 
 function program(ctx: CommandContext): Command {
   const cli = new Command('onboarding')

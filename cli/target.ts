@@ -7,8 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { Option, type Command } from 'commander';
-import { cloudFormationClient, iamClient, sfnClient, type ClientOptions } from '../functions/lib/clients.ts';
+import { cloudFormationClient, iamClient, sfnClient, ssmClient, type ClientOptions } from '../functions/lib/clients.ts';
 import { DISCOVERY_FILE_NAME, discoveryFilePath, isLocalStackDiscovery, type LocalStackDiscovery } from '../local/discovery.ts';
 import { PROJECT_ROOT, SERVICE } from '../local/serverless-yaml.ts';
 import { executionArnFor, isExecutionName } from './execution-rules.ts';
@@ -40,6 +41,12 @@ export const MOVE: StateMachineRef = {
   localKey: 'move',
   stackOutput: 'MoveStateMachineArn',
   env: 'MOVE_STATE_MACHINE_ARN',
+};
+
+export const OFFBOARDING: StateMachineRef = {
+  localKey: 'offboarding',
+  stackOutput: 'OffboardingStateMachineArn',
+  env: 'OFFBOARDING_STATE_MACHINE_ARN',
 };
 
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:stateMachine:[^:\s]+$/;
@@ -155,6 +162,11 @@ export class Session {
    */
   async iam(arn: string): Promise<IAMClient> {
     return this.track(iamClient(await this.clientOptions(arn)));
+  }
+
+  /** An SSM client in the region of `arn` (the local stack's endpoint with `--local`). */
+  async ssm(arn: string): Promise<SSMClient> {
+    return this.track(ssmClient(await this.clientOptions(arn)));
   }
 
   private async clientOptions(arn: string): Promise<ClientOptions> {
