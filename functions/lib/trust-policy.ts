@@ -53,8 +53,9 @@ export type RecipientField = 'email' | 'managerEmail';
  * Every address the credentials step mails for this hire, by the hire's field that holds it:
  * the hire's own (unless the manager receives everything) and the manager's (whenever the
  * hire names one: in `hire` mode the manager gets a notice without the password). In `manager`
- * and `split` modes the manager's address is required: without it the password would have
- * nowhere to go, so the hire is refused with {@link InvalidHrEvent} naming `managerEmail`.
+ * and `split` modes the manager's address is required, and must not be the hire's own: without
+ * it the password would have nowhere to go, so the hire is refused with {@link InvalidHrEvent}
+ * naming `managerEmail`.
  */
 export function credentialRecipients(
   hire: Pick<Hire, 'email' | 'managerEmail'>,
@@ -63,6 +64,10 @@ export function credentialRecipients(
   const mode = policy.credentialsRecipient;
   if (mode !== 'hire' && hire.managerEmail === undefined) {
     throw new InvalidHrEvent([{ field: 'managerEmail', problem: `is required: this stage sends the temporary password to the manager (credentialsRecipient: ${mode})` }]);
+  }
+  // The password would reach the hire's own mailbox, which this mode keeps it from.
+  if (mode !== 'hire' && hire.managerEmail?.toLowerCase() === hire.email.toLowerCase()) {
+    throw new InvalidHrEvent([{ field: 'managerEmail', problem: `must not be the hire's own address: this stage sends the temporary password to the manager (credentialsRecipient: ${mode})` }]);
   }
   return [
     ...(mode !== 'manager' ? [['email', hire.email] as ['email', string]] : []),

@@ -59,6 +59,13 @@ describe('credentialRecipients: who the credentials step mails, by credentialsRe
     expect(refusal).toThrow(`Invalid HR event: managerEmail: is required: this stage sends the temporary password to the manager (credentialsRecipient: ${mode})`);
   });
 
+  it.each(['manager', 'split'] as const)("%s mode refuses a manager's address that is the hire's own, in any case", (mode) => {
+    const refusal = () => assertHireAllowed({ email: 'ada@example.com', managerEmail: 'Ada@Example.com', groups: [] }, { ...policy, credentialsRecipient: mode });
+    expect(refusal).toThrow(InvalidHrEvent);
+    expect(refusal).toThrow("managerEmail: must not be the hire's own address");
+    expect(() => assertHireAllowed({ email: 'ada@example.com', managerEmail: 'ada@example.com', groups: [] }, policy)).not.toThrow();
+  });
+
   it('names the missing manager before a group it would refuse: the event itself is incomplete', () => {
     expect(() => assertHireAllowed({ ...withoutManager, groups: ['root'] }, { ...policy, credentialsRecipient: 'manager' })).toThrow(InvalidHrEvent);
   });
