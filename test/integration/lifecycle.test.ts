@@ -1,0 +1,166 @@
+/**
+ * One employee's whole lifecycle on the local stack, driven the way HR drives it: events put on
+ * the HR bus with the AWS CLI (`aws events put-events`), and the user's state read back with the
+ * AWS CLI after each step, printed. The steps are a list: a new one (a move, say) is one more
+ * entry, with the event it puts and what the user must look like after it.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalStack, type LocalStack } from '../../local/stack.ts';
+import { captureOutput } from '../support/capture.ts';
+
+const run = promisify(execFile);
+const AWS_CLI_MISSING = 'The AWS CLI (`aws`) is needed for this test: install AWS CLI v2 or `pip install awscli`.';
+
+let stack: LocalStack;
+let output: ReturnType<typeof captureOutput>;
+
+beforeAll(async () => {
+  output = captureOutput();
+  stack = await startLocalStack({ quiet: true, retryIntervalMs: 10 });
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  output?.restore();
+});
+
+/** One AWS CLI call against the local stack; its JSON answer. */
+async function aws(...args: string[]): Promise<Record<string, unknown>> {
+  const env = { ...process.env, ...stack.clientEnv, AWS_PAGER: '', AWS_ENDPOINT_URL: stack.endpoint };
+  const { stdout } = await run('aws', [...args, '--output', 'json'], { env }).catch((error: NodeJS.ErrnoException) => {
+    throw error.code === 'ENOENT' ? new Error(AWS_CLI_MISSING) : error;
+  });
+  return stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : {};
+}
+
+/** What the user is, as the AWS CLI shows it: the tags that tell its story, its groups, its credentials. */
+interface UserState {
+  exists: boolean;
+  status?: string;
+  groups: string[];
+  loginProfile: boolean;
+  accessKeys: string[];
+  tags: Record<string, string>;
+}
+
+async function userState(userName: string): Promise<UserState> {
+  try {
+    await aws('iam', 'get-user', '--user-name', userName);
+  } catch {
+    return { exists: false, groups: [], loginProfile: false, accessKeys: [], tags: {} };
+  }
+  const { Tags = [] } = (await aws('iam', 'list-user-tags', '--user-name', userName)) as { Tags?: Array<{ Key: string; Value: string }> };
+  const { Groups = [] } = (await aws('iam', 'list-groups-for-user', '--user-name', userName)) as { Groups?: Array<{ GroupName: string }> };
+  const { AccessKeyMetadata = [] } = (await aws('iam', 'list-access-keys', '--user-name', userName)) as { AccessKeyMetadata?: Array<{ Status: string }> };
+  const loginProfile = await aws('iam', 'get-login-profile', '--user-name', userName).then(
+    () => true,
+    () => false,
+  );
+  const tags = Object.fromEntries(Tags.filter((t) => t.Key.startsWith('onboarding:')).map((t) => [t.Key, t.Value]));
+  return { exists: true, status: tags['onboarding:status'], groups: Groups.map((g) => g.GroupName).sort(), loginProfile, accessKeys: AccessKeyMetadata.map((k) => k.Status), tags };
+}
+
+function printed(step: string, state: UserState): string {
+  const lines = state.exists
+    ? [
+        `  status        ${state.status ?? '(none)'}`,
+        `  groups        ${state.groups.join(', ') || '(none)'}`,
+        `  console login ${state.loginProfile ? 'yes' : 'no'}`,
+        `  access keys   ${state.accessKeys.join(', ') || '(none)'}`,
+        ...Object.entries(state.tags)
+          .filter(([key]) => /status|offboarded|employee-id|groups/.test(key))
+          .map(([key, value]) => `  ${key.padEnd(28)} ${value}`),
+      ]
+    : ['  (no such user)'];
+  return `After "${step}":\n${lines.join('\n')}\n`;
+}
+
+const EMPLOYEE = { employeeId: 'E-LIFE-1', userName: 'grace.lifecycle' };
+
+interface Step {
+  name: string;
+  /** The HR event, as `aws events put-events` puts it. */
+  detailType: string;
+  detail: Record<string, unknown>;
+  /** Before the event: what an administrator or the user did meanwhile. */
+  before?: () => Promise<void>;
+  /** The execution's outcome (its output's status). */
+  outcome: string;
+  expect: (state: UserState) => void;
+}
+
+/** The lifecycle, in order. A "move" step goes between the hire and the termination. */
+const STEPS: Step[] = [
+  {
+    name: 'hired',
+    detailType: 'Employee Hired',
+    detail: { ...EMPLOYEE, firstName: 'Grace', lastName: 'Lifecycle', email: 'grace.lifecycle@example.com', department: 'engineering' },
+    outcome: 'ONBOARDED',
+    expect: (state) => {
+      expect(state).toMatchObject({ exists: true, status: 'complete', groups: ['developers'], loginProfile: true });
+    },
+  },
+  {
+    name: 'terminated',
+    detailType: 'Employee Terminated',
+    detail: { employeeId: EMPLOYEE.employeeId },
+    // The user made itself an access key while employed.
+    before: async () => {
+      await aws('iam', 'create-access-key', '--user-name', EMPLOYEE.userName);
+    },
+    outcome: 'OFFBOARDED',
+    expect: (state) => {
+      expect(state).toMatchObject({ exists: true, status: 'offboarded', groups: [], loginProfile: false, accessKeys: ['Inactive'] });
+      expect(state.tags['onboarding:offboarded-by']).toContain(':execution:iam-onboarding-local-offboarding:');
+      expect(Date.parse(state.tags['onboarding:offboarded-at'] ?? '')).toBeGreaterThan(0);
+    },
+  },
+  {
+    name: 'terminated again (a duplicate delivery)',
+    detailType: 'Employee Terminated',
+    detail: { employeeId: EMPLOYEE.employeeId, userName: EMPLOYEE.userName },
+    outcome: 'ALREADY_OFFBOARDED',
+    expect: (state) => {
+      expect(state).toMatchObject({ exists: true, status: 'offboarded', loginProfile: false });
+    },
+  },
+];
+
+async function lastExecutionOutput(machineKey: string): Promise<{ status?: string; output?: { status?: string } }> {
+  const machine = stack.stateMachines.find((m) => m.key === machineKey);
+  if (!machine) throw new Error(`the local stack runs no ${machineKey} state machine`);
+  const { executions = [] } = (await aws('stepfunctions', 'list-executions', '--state-machine-arn', machine.arn)) as {
+    executions?: Array<{ executionArn: string; startDate: string }>;
+  };
+  const [latest] = [...executions].sort((a, b) => String(b.startDate).localeCompare(String(a.startDate)));
+  if (!latest) return {};
+  const described = await aws('stepfunctions', 'describe-execution', '--execution-arn', latest.executionArn);
+  return { status: String(described.status), ...(typeof described.output === 'string' && { output: JSON.parse(described.output) as { status?: string } }) };
+}
+
+const MACHINE_OF: Record<string, string> = { 'Employee Hired': 'onboarding', 'Employee Terminated': 'offboarding', 'Employee Changed': 'move' };
+
+describe('one employee\'s lifecycle, with the AWS CLI', () => {
+  it('hires, then terminates: the user loses its access and is kept, and a duplicate changes nothing', async () => {
+    const bus = stack.stateMachines.find((m) => m.key === 'onboarding')?.routes[0]?.eventBusName ?? '';
+    const story: string[] = [];
+    for (const step of STEPS) {
+      await step.before?.();
+      const entry = { EventBusName: bus, Source: 'hr.system', DetailType: step.detailType, Detail: JSON.stringify(step.detail) };
+      const put = await aws('events', 'put-events', '--entries', JSON.stringify([entry]));
+      expect(put.FailedEntryCount, step.name).toBe(0);
+      await stack.waitForIdle(60_000);
+
+      const execution = await lastExecutionOutput(MACHINE_OF[step.detailType] ?? '');
+      expect(execution.status, step.name).toBe('SUCCEEDED');
+      expect(execution.output?.status, step.name).toBe(step.outcome);
+      const state = await userState(EMPLOYEE.userName);
+      story.push(printed(step.name, state));
+      step.expect(state);
+    }
+    output.restore();
+    console.log(story.join('\n'));
+  }, 120_000);
+});
