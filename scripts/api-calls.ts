@@ -46,6 +46,9 @@ async function measure(label: string, prepare: (aws: FakeAws) => void): Promise<
 
 await measure('new hire', () => undefined);
 await measure('repeated event', (aws) => {
-  aws.iam.on(GetUserCommand).resolves({ User: managedUser({ userName: 'ada', employeeId: 'E-1' }) });
+  // As the first onboarding left it: ours, for this employee, its groups recorded.
+  const user = managedUser({ userName: 'ada', employeeId: 'E-1' });
+  user.Tags = [...(user.Tags ?? []), { Key: 'onboarding:groups', Value: 'developers' }];
+  aws.iam.on(GetUserCommand).resolves({ User: user });
   aws.iam.on(CreateLoginProfileCommand).rejects(new EntityAlreadyExistsException({ message: 'exists', $metadata: {} }));
 });
