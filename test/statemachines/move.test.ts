@@ -1,6 +1,8 @@
 import { AddUserToGroupCommand, GetGroupCommand, IAMServiceException } from '@aws-sdk/client-iam';
+import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resetConfigCache } from '../../functions/lib/config.ts';
+import { parseChange } from '../../functions/lib/employee-change.ts';
 import { iamWrites, noSuchEntity } from '../../testing/aws-fakes.ts';
 import { TEST_ENV } from '../../testing/lambda-env.ts';
 import { fakeDirectory, onboardedUser, type DirectoryUser } from '../support/iam-directory.ts';
@@ -118,6 +120,45 @@ describe('move state machine', () => {
     }
     expect(workflow.aws.iam.calls()).toHaveLength(0);
     expect(opsMail()).toHaveLength(4);
+  });
+
+  it('refuses any input that is not a valid change, whatever its shape, before any IAM call', async () => {
+    const hostileText = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.constantFrom('x\r\nBcc: a@evil.example', '\u2028', '<script>', '__proto__', 'constructor', 'a'.repeat(5000)),
+    );
+    const change = fc.record(
+      {
+        employeeId: fc.oneof(fc.constant('E-7'), hostileText, fc.anything()),
+        userName: fc.oneof(fc.constant('ann.lee'), hostileText, fc.anything()),
+        department: fc.oneof(fc.constant('operations'), hostileText, fc.anything()),
+        groups: fc.oneof(fc.constant(['on-call']), fc.array(hostileText, { maxLength: 12 }), fc.anything()),
+        ['__proto__']: fc.anything(),
+        extra: fc.anything(),
+      },
+      { requiredKeys: [] },
+    );
+    let refused = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(change, fc.anything()), async (input) => {
+        const valid = (() => {
+          try {
+            return parseChange(input, {}) !== undefined;
+          } catch {
+            return false;
+          }
+        })();
+        fc.pre(!valid);
+        workflow.aws.iam.resetHistory();
+        const result = await execute(input);
+        expect(result.status).toBe('FAILED');
+        expect(result.error).toBe('InvalidHrEvent');
+        expect(workflow.aws.iam.calls()).toHaveLength(0);
+        refused += 1;
+      }),
+      { numRuns: 100 },
+    );
+    expect(refused).toBeGreaterThan(50);
   });
 
   it('fails on an IAM refusal with its name, and ops are told which employee', async () => {
