@@ -91,7 +91,7 @@ interface Step {
   expect: (state: UserState) => void;
 }
 
-/** The lifecycle, in order. A "move" step goes between the hire and the termination. */
+/** The lifecycle, in order: joiner, mover, leaver, and the same person back. */
 const STEPS: Step[] = [
   {
     name: 'hired',
@@ -100,6 +100,22 @@ const STEPS: Step[] = [
     outcome: 'ONBOARDED',
     expect: (state) => {
       expect(state).toMatchObject({ exists: true, status: 'complete', groups: ['developers'], loginProfile: true });
+    },
+  },
+  {
+    name: 'moved (to the readers group; an admin had added the auditors group by hand)',
+    detailType: 'Employee Changed',
+    detail: { ...EMPLOYEE, groups: ['readers'] },
+    before: async () => {
+      await aws('iam', 'create-group', '--group-name', 'readers');
+      await aws('iam', 'create-group', '--group-name', 'auditors');
+      await aws('iam', 'add-user-to-group', '--user-name', EMPLOYEE.userName, '--group-name', 'auditors');
+    },
+    outcome: 'MOVED',
+    expect: (state) => {
+      // The workflow's group is swapped for the new one; the one it never assigned stays.
+      expect(state).toMatchObject({ exists: true, status: 'complete', groups: ['auditors', 'readers'], loginProfile: true });
+      expect(state.tags['onboarding:groups']).toBe('readers');
     },
   },
   {
@@ -112,7 +128,7 @@ const STEPS: Step[] = [
     },
     outcome: 'OFFBOARDED',
     expect: (state) => {
-      expect(state).toMatchObject({ exists: true, status: 'offboarded', groups: [], loginProfile: false, accessKeys: ['Inactive'] });
+      expect(state).toMatchObject({ exists: true, status: 'offboarded', groups: ['auditors'], loginProfile: false, accessKeys: ['Inactive'] });
       expect(state.tags['onboarding:offboarded-by']).toContain(':execution:iam-onboarding-local-offboarding:');
       expect(Date.parse(state.tags['onboarding:offboarded-at'] ?? '')).toBeGreaterThan(0);
     },
@@ -124,6 +140,17 @@ const STEPS: Step[] = [
     outcome: 'ALREADY_OFFBOARDED',
     expect: (state) => {
       expect(state).toMatchObject({ exists: true, status: 'offboarded', loginProfile: false });
+    },
+  },
+  {
+    name: 'hired again (a rehire)',
+    detailType: 'Employee Hired',
+    detail: { ...EMPLOYEE, firstName: 'Grace', lastName: 'Lifecycle', email: 'grace.lifecycle@example.com', department: 'engineering' },
+    outcome: 'ONBOARDED',
+    expect: (state) => {
+      // Access restored: a new password and the new hire's groups (the access key stays inactive).
+      expect(state).toMatchObject({ exists: true, status: 'complete', groups: ['auditors', 'developers'], loginProfile: true, accessKeys: ['Inactive'] });
+      expect(state.tags['onboarding:groups']).toBe('developers');
     },
   },
 ];
@@ -143,7 +170,7 @@ async function lastExecutionOutput(machineKey: string): Promise<{ status?: strin
 const MACHINE_OF: Record<string, string> = { 'Employee Hired': 'onboarding', 'Employee Terminated': 'offboarding', 'Employee Changed': 'move' };
 
 describe('one employee\'s lifecycle, with the AWS CLI', () => {
-  it('hires, then terminates: the user loses its access and is kept, and a duplicate changes nothing', async () => {
+  it('hires, moves, terminates and rehires: each step changes only what it should, and a duplicate nothing', async () => {
     const bus = stack.stateMachines.find((m) => m.key === 'onboarding')?.routes[0]?.eventBusName ?? '';
     const story: string[] = [];
     for (const step of STEPS) {
