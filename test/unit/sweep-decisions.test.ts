@@ -37,6 +37,12 @@ describe('decideWithoutProfile', () => {
     ['a user who has signed in', user({}, { PasswordLastUsed: new Date(NOW.getTime() - DAY) }), 'signed-in'],
     ['console access removed', user({ 'onboarding:status': 'console-access-removed' }), 'console-access-removed'],
     ['an onboarding touched within the grace period', user({ 'onboarding:status': 'in-progress', 'onboarding:updated-at': ago(59 * 60_000) }), 'in-progress'],
+    [
+      'a hire waiting three weeks for its start date',
+      user({ 'onboarding:status': 'waiting', 'onboarding:updated-at': ago(3 * DAY), 'onboarding:credentials-at': new Date(NOW.getTime() + 21 * DAY).toISOString() }),
+      'waiting-for-start-date',
+    ],
+    ['a hire whose start date came moments ago', user({ 'onboarding:status': 'waiting', 'onboarding:credentials-at': ago(59 * 60_000) }), 'waiting-for-start-date'],
   ])('leaves alone %s', (_case, subject, reason) => {
     expect(decideWithoutProfile(subject, SETTINGS, NOW)).toEqual({ action: 'none', reason });
   });
@@ -44,6 +50,8 @@ describe('decideWithoutProfile', () => {
   it('reads the login profile of the others', () => {
     expect(decideWithoutProfile(user(), SETTINGS, NOW)).toBeUndefined();
     expect(decideWithoutProfile(user({ 'onboarding:status': 'in-progress', 'onboarding:updated-at': ago(61 * 60_000), 'onboarding:password-issued-at': undefined }), SETTINGS, NOW)).toBeUndefined();
+    // Still waiting an hour past its start date: its execution was stopped or lost.
+    expect(decideWithoutProfile(user({ 'onboarding:status': 'waiting', 'onboarding:credentials-at': ago(61 * 60_000) }), SETTINGS, NOW)).toBeUndefined();
   });
 });
 
