@@ -5,7 +5,10 @@ import {
   ServiceFailureException,
   TagUserCommand,
 } from '@aws-sdk/client-iam';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT, readServerlessYaml } from '../../local/workflow.ts';
 import { iamClient } from '../../functions/lib/clients.ts';
 import { parseChange } from '../../functions/lib/employee-change.ts';
 import { findEmployeeUser } from '../../functions/lib/employee-user.ts';
@@ -47,6 +50,12 @@ describe('planGroups: the group diff of a move', () => {
 });
 
 describe('parseChange', () => {
+  it('takes the example "employee changed" event, whose detail-type is the stage default', () => {
+    const example = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'examples/events/employee-changed.json'), 'utf8')) as { 'detail-type': string; detail: unknown };
+    expect(example['detail-type']).toBe((readServerlessYaml() as unknown as { params: { default: { hrChangedDetailType: string } } }).params.default.hrChangedDetailType);
+    expect(parseChange(example.detail, {})).toEqual({ employeeId: 'E-1815', userName: 'ada.lovelace', groups: ['readers'] });
+  });
+
   it('settles the groups from the department map, or takes the event\'s own', () => {
     expect(parseChange({ employeeId: 'E-1', department: 'finance' }, DEPARTMENTS)).toEqual({ employeeId: 'E-1', department: 'finance', groups: ['finance', 'readers'] });
     expect(parseChange({ employeeId: 'E-1', userName: 'ann', groups: ['readers', 'readers'] }, DEPARTMENTS)).toEqual({ employeeId: 'E-1', userName: 'ann', groups: ['readers'] });
