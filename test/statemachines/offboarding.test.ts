@@ -1,4 +1,4 @@
-import { DeleteLoginProfileCommand, EntityTemporarilyUnmodifiableException, GetAccountAuthorizationDetailsCommand } from '@aws-sdk/client-iam';
+import { DeleteLoginProfileCommand, DeleteUserCommand, EntityTemporarilyUnmodifiableException, GetAccountAuthorizationDetailsCommand } from '@aws-sdk/client-iam';
 import { SendEmailCommand } from '@aws-sdk/client-ses';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { iamWrites } from '../../testing/aws-fakes.ts';
@@ -9,7 +9,7 @@ import { employee, fakeConfirmation, fakeLeaverDirectory, type LeaverUser } from
 
 let users: Map<string, LeaverUser>;
 let ssm: ReturnType<typeof fakeConfirmation>;
-const workflow = useStateMachines(['offboarding'], { places: () => ({ directory: [...users.values()] }) });
+const workflow = useStateMachines(['offboarding', 'reprovision'], { places: () => ({ directory: [...users.values()] }) });
 const execute = (input: unknown) => workflow.execute('offboarding', input);
 const now = new Date();
 const HOUR = 3_600_000;
@@ -220,5 +220,48 @@ describe('offboarding state machine: a dry run', () => {
     });
     expect(iamWrites(workflow.aws.iam)).toEqual([]);
     expect(workflow.aws.ses.commandCalls(SendEmailCommand)).toEqual([]);
+  });
+});
+
+describe('reprovision state machine: deleting an offboarded user', () => {
+  const deleteAnn = { action: 'DELETE_USER', hire: { userName: 'ann.lee', employeeId: 'E-7' }, reason: 'retention-ended' };
+  const offboardedDaysAgo = (days: number) => {
+    const user = users.get('ann.lee')!;
+    user.tags['onboarding:status'] = 'offboarded';
+    user.tags['onboarding:offboarded-at'] = new Date(now.getTime() - days * 24 * HOUR).toISOString();
+    return user;
+  };
+
+  it('deletes it once its retention is over, everything attached first', async () => {
+    offboardedDaysAgo(31);
+    const result = await workflow.execute('reprovision', deleteAnn);
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(entered(result)).toEqual(['ChooseAction', 'DeleteOffboardedUser', 'IsDeleted', 'UserDeleted']);
+    expect(result.output).toMatchObject({ status: 'USER_DELETED', userName: 'ann.lee', removed: { 'login profile': 1, 'access keys': 1, 'group memberships': 3 } });
+    expect(users.has('ann.lee')).toBe(false);
+    // Never recorded as a failure on the user, never mailed as one.
+    expect(opsMail()).toEqual([]);
+  });
+
+  it('skips a user kept for longer, one that is not offboarded, and one that is not ours', async () => {
+    offboardedDaysAgo(29);
+    expect((await workflow.execute('reprovision', deleteAnn)).output).toMatchObject({ status: 'SKIPPED', reason: 'retention-not-ended' });
+    users.get('ann.lee')!.tags['onboarding:status'] = 'complete';
+    expect((await workflow.execute('reprovision', deleteAnn)).output).toMatchObject({ status: 'SKIPPED', reason: 'not-offboarded' });
+    expect((await workflow.execute('reprovision', { ...deleteAnn, hire: { userName: 'eve', employeeId: 'E-9' } })).output).toMatchObject({ status: 'SKIPPED', reason: 'not-managed' });
+    expect(iamWrites(workflow.aws.iam)).toEqual([]);
+  });
+
+  it('goes straight to ops when IAM refuses, without tagging the leaver failed', async () => {
+    offboardedDaysAgo(31);
+    workflow.aws.iam.on(DeleteUserCommand).rejects(Object.assign(new Error('User: arn:... is not authorized'), { name: 'AccessDenied' }));
+    const result = await workflow.execute('reprovision', deleteAnn);
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('AccessDenied');
+    expect(entered(result)).not.toContain('RecordFailure');
+    expect(users.get('ann.lee')!.tags['onboarding:status']).toBe('offboarded');
+    expect(opsMail()).toHaveLength(1);
   });
 });
