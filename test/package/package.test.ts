@@ -21,6 +21,7 @@ import {
   lambdaFunctions,
   policyDocuments,
   readTemplate,
+  render,
   resourcesOf,
   resourcesOfType,
   type PolicyStatement,
@@ -187,7 +188,20 @@ describe('least privilege', () => {
     expect(functionActions(template, 'notifyOps')).toEqual(['ses:SendEmail']);
     expect(functionActions(template, 'markComplete')).toEqual(['iam:TagUser']);
     expect(functionActions(template, 'recordFailure')).toEqual(['iam:GetUser', 'iam:TagUser']);
-    expect(functionActions(template, 'createLoginProfile')).toEqual(['iam:CreateLoginProfile', 'iam:UpdateLoginProfile', 'kms:Encrypt']);
+    // GetUser, TagUser and the password policy: after waiting for a start date (README "Start dates").
+    expect(functionActions(template, 'createLoginProfile')).toEqual([
+      'iam:CreateLoginProfile',
+      'iam:GetAccountPasswordPolicy',
+      'iam:GetUser',
+      'iam:TagUser',
+      'iam:UpdateLoginProfile',
+      'kms:Encrypt',
+    ]);
+    // StopExecution: an onboarding of this stage waiting for a start date that HR moved, and only those.
+    const stopping = allowStatements(template).filter(({ where, statement }) => where.startsWith('CreateUserIamRole') && actionsOf(statement).includes('states:StopExecution'));
+    expect(stopping.map(({ statement }) => render(statement.Resource))).toEqual([
+      'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:iam-onboarding-dev-onboarding:*',
+    ]);
   });
 
   it('gives the move functions only the actions they call, and the mover tags only the record of groups', () => {
