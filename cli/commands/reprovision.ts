@@ -93,5 +93,14 @@ function reportText(report: SweepReport, settings: SweepSettings): string {
   if (report.outcomes.error > 0) {
     lines.push(`${report.outcomes.error} users could not be handled (see above); the next sweep tries them again.\n`);
   }
+  const { guard } = report;
+  if (guard.deletionsDue > 0) {
+    const confirmed = guard.confirmedUntil ? `; confirmed until ${guard.confirmedUntil}` : '';
+    lines.push(
+      `Mass-change guard: ${guard.recentlyOffboarded} of ${guard.managed} managed users lost their access within a day, at most ${guard.allowance} may${confirmed}; ` +
+        `${guard.deletionsAllowed} of ${guard.deletionsDue} deletions due went ahead.\n`,
+    );
+  }
+  if (report.outcomes.held > 0) lines.push(`${report.outcomes.held} deletions held: \`onboarding confirm-offboarding\` lets them through (see "Leavers").\n`);
   return lines.join('');
 }
