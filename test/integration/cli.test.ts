@@ -26,6 +26,7 @@ describe('onboarding CLI on the local stack', () => {
     expect(lines.filter((l) => / done /.test(l)).map((l) => l.trim().split(/\s+/)[0])).toEqual([
       'ValidateInput',
       'CreateUser',
+      'WaitsForStartDate',
       'CreateLoginProfile',
       'IsNewLoginProfile',
       'SendCredentials',

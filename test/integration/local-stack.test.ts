@@ -199,6 +199,7 @@ describe('HR events on the local stack', () => {
     expect(history.filter((e) => e.type?.endsWith('StateEntered')).map((e) => e.stateEnteredEventDetails?.name)).toEqual([
       'ValidateInput',
       'CreateUser',
+      'WaitsForStartDate',
       'CreateLoginProfile',
       'IsNewLoginProfile',
       'SendCredentials',
