@@ -151,8 +151,6 @@ export class InMemoryAws {
   readonly mail: SentMail[] = [];
   /** Step Functions executions started (they are not run). */
   readonly executions = new Map<string, StartedExecution>();
-  /** The execution ARNs StopExecution was asked to stop (the in-process runs it cannot reach go on). */
-  readonly stopRequests: string[] = [];
   readonly calls: Call[] = [];
   readonly iamBucket: TokenBucket;
   readonly sesBucket: TokenBucket;
@@ -349,10 +347,7 @@ export class InMemoryAws {
     return { MessageId: randomUUID() };
   }
 
-  /**
-   * Step Functions' StartExecution (a name is taken for good per state machine), ListExecutions
-   * (newest first) and StopExecution (recorded only).
-   */
+  /** Step Functions' StartExecution (a name is taken for good per state machine) and ListExecutions (newest first). */
   private states(operation: string, input: Record<string, unknown>): unknown {
     const stateMachineArn = String(input.stateMachineArn ?? '');
     const arnOf = (name: string) => `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
@@ -363,10 +358,6 @@ export class InMemoryAws {
       const page = all.slice(from, from + max);
       const executions = page.map((e) => ({ executionArn: arnOf(e.name), stateMachineArn, name: e.name, status: 'RUNNING', startDate: e.startedAt / 1000 }));
       return { executions, ...(from + max < all.length && { nextToken: String(from + max) }) };
-    }
-    if (operation === 'StopExecution') {
-      this.stopRequests.push(String(input.executionArn ?? ''));
-      return { stopDate: Date.now() / 1000 };
     }
     if (operation !== 'StartExecution') throw new AwsError('UnknownOperationException', 400, `Step Functions operation ${operation} is not served by the in-memory fake`);
     const name = String(input.name ?? '');

@@ -1,9 +1,8 @@
-import { iamClient, sfnClient } from '../lib/clients.ts';
+import { iamClient } from '../lib/clients.ts';
 import { config, ownershipOf, trustPolicyOf } from '../lib/config.ts';
 import type { Hire } from '../lib/hire.ts';
 import { lambdaHandler, logger } from '../lib/lambda.ts';
 import { provisionUser } from '../lib/provision-user.ts';
-import { stopSupersededExecution } from '../lib/superseded-execution.ts';
 
 /** Creates (or adopts) the hire's IAM user with its groups and the right to change its password. */
 export const handler = lambdaHandler(async (event: { hire: Hire; executionId?: string }) => {
@@ -21,9 +20,7 @@ export const handler = lambdaHandler(async (event: { hire: Hire; executionId?: s
     waitUntil: user.waitUntil,
     ...(user.requestedUserName && { requestedUserName: user.requestedUserName }),
   });
-  if (user.supersedes && event.executionId) {
-    const result = await stopSupersededExecution(sfnClient(), user.supersedes, event.executionId);
-    logger.info('start date moved: the execution waiting for the old one', { execution: user.supersedes, ...result });
-  }
+  // The execution waiting for the old date finds on waking that the claim is gone, and stands back.
+  if (user.supersedes) logger.info('start date moved: this execution onboards the hire instead', { supersedes: user.supersedes });
   return user;
 });

@@ -12,8 +12,9 @@ import { tagValue, TAG } from './managed-user.ts';
  *   date (status `waiting`), until {@link CREATOR_CLAIM_MS} past the `onboarding:credentials-at`
  *   time, however many weeks away that is;
  * - an event with another start date (`onboarding:start-date`) for a hire still waiting moves
- *   the date: its execution takes the claim over (and stops the one waiting, which would stand
- *   back anyway once it wakes);
+ *   the date: its execution takes the claim over and waits for the new date; the one waiting for
+ *   the old date finds on waking that the claim is no longer its own and stands back (it is not
+ *   stopped: a stopped onboarding is an alarm for ops);
  * - a later event for a user nobody holds, with a start date still ahead, claims it to wait;
  * - a hire for an offboarded user (a rehire) claims it, waiting or not: the user is in progress
  *   again, so neither the sweep nor the leaver flow takes it for a leaver.
@@ -35,7 +36,7 @@ export interface Claim {
   waitUntil?: string;
   /** Tags that record this execution's claim, when it takes one over. */
   tags?: Tag[];
-  /** The execution whose claim this one took over, to stop it. */
+  /** The execution whose claim this one took over (it stands back when it wakes). */
   supersedes?: string;
 }
 

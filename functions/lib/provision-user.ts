@@ -54,7 +54,7 @@ export interface ProvisionedUser {
   waitUntil: string | null;
   /** The hire's first-choice name, when a user that is not theirs held it and another was taken. */
   requestedUserName?: string;
-  /** An execution waiting for an earlier start date, whose claim this one took over (to stop). */
+  /** The execution that waited for the start date HR has since moved: this one took its claim over. */
   supersedes?: string;
 }
 

@@ -299,6 +299,26 @@ describe('least privilege', () => {
     // CreateLoginProfile lands but the answer is lost: the retry replaces the password (UpdateLoginProfile).
     stack.faults.add({ service: 'iam', operation: 'CreateLoginProfile', error: 'ServiceFailure', count: 1, when: 'after' });
     await onboard('login profile answer lost', hire(9));
+    const day = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+    await onboard('start date ahead (waits, then checks its claim)', hire(10, { startDate: day(7) }));
+    await admin.send(new CreateUserCommand({ UserName: 'least.privilege.14', Path: '/' }));
+    await onboard('derived name taken: the next candidate', hire(14, { userName: undefined }));
+    // A hire waiting for its start date, as another execution left it; HR moves the date.
+    await admin.send(
+      new CreateUserCommand({
+        UserName: 'least-privilege-13',
+        Path: stack.functionEnv.MANAGED_PATH,
+        Tags: Object.entries({
+          'onboarding:managed-by': stack.functionEnv.MANAGED_BY ?? '',
+          'onboarding:employee-id': 'E-LP-13',
+          'onboarding:status': 'waiting',
+          'onboarding:created-by': `${machines.get('onboarding')!.arn.replace(':stateMachine:', ':execution:')}:waiting-13`,
+          'onboarding:credentials-at': `${day(7)}T08:00:00.000Z`,
+          'onboarding:start-date': day(7),
+        }).map(([Key, Value]) => ({ Key, Value })),
+      }),
+    );
+    await onboard('start date moved (the claim taken over)', hire(13, { startDate: day(14) }));
 
     const target = (n: number, action: string, extra: Record<string, unknown> = {}) => ({
       action,
@@ -334,6 +354,8 @@ describe('least privilege', () => {
     await offboard('offboard, dry run', { employeeId: 'E-LP-8', dryRun: true });
     await withEnvironment({ OFFBOARDING_GUARD_SHARE: '0', OFFBOARDING_GUARD_FLOOR: '0' }, () => offboard('offboard held by the guard', { employeeId: 'E-LP-8' }));
     await offboard('invalid termination', { employeeId: 'E-LP-8', username: 'least-privilege-8' });
+    await offboard('offboard one who comes back', { employeeId: 'E-LP-10' });
+    await onboard('rehire of an offboarded user', hire(10));
     // Its retention over, the leaver is deleted with everything attached to it (more than a
     // leaver keeps: what else IAM refuses DeleteUser for).
     await admin.send(new UploadSSHPublicKeyCommand({ UserName: 'least-privilege-9', SSHPublicKeyBody: 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 least-privilege' }));
@@ -375,6 +397,9 @@ describe('least privilege', () => {
       'invalid input: FAILED InvalidHrEvent',
       'no account password policy: SUCCEEDED',
       'login profile answer lost: SUCCEEDED',
+      'start date ahead (waits, then checks its claim): SUCCEEDED',
+      'derived name taken: the next candidate: SUCCEEDED',
+      'start date moved (the claim taken over): SUCCEEDED',
       'reset and re-send: SUCCEEDED',
       'reset, email rejected: FAILED MessageRejected',
       'reset of a user that is gone: SUCCEEDED',
@@ -392,6 +417,8 @@ describe('least privilege', () => {
       'offboard, dry run: SUCCEEDED',
       'offboard held by the guard: FAILED MassOffboardingHeld',
       'invalid termination: FAILED InvalidHrEvent',
+      'offboard one who comes back: SUCCEEDED',
+      'rehire of an offboarded user: SUCCEEDED',
       'delete an offboarded user: SUCCEEDED',
       'offboard another: SUCCEEDED',
     ]);
