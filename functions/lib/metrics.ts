@@ -27,6 +27,8 @@ export const WORKFLOW_METRICS = {
   PasswordsReset: 'a temporary password was reset for the sweep (to be emailed again)',
   /** The reprovision state machine removed the console access of a user whose password went unused. */
   ConsoleAccessRemoved: "a user's console access was removed after its resets were used up",
+  /** The move state machine changed a user's groups (a repeated move changes nothing and counts nothing). */
+  Moved: "an employee's user was moved: groups added or removed for an HR change",
 } as const;
 
 export type WorkflowMetric = keyof typeof WORKFLOW_METRICS;

@@ -65,7 +65,7 @@ describe('move state machine', () => {
     expect(users.get('ann.lee')!.tags['onboarding:groups']).toBe('on-call developers');
   });
 
-  it('changes nothing when the same event comes again', async () => {
+  it('changes nothing when the same event comes again, and counts one Moved', async () => {
     const event = { employeeId: 'E-7', department: 'operations' };
     expect((await execute(event)).output).toMatchObject({ status: 'MOVED' });
     workflow.aws.iam.resetHistory();
@@ -74,6 +74,8 @@ describe('move state machine', () => {
     expect(again.status).toBe('SUCCEEDED');
     expect(again.output).toMatchObject({ status: 'UNCHANGED', added: [], removed: [] });
     expect(iamWrites(workflow.aws.iam)).toEqual([]);
+    const moved = workflow.output.records().filter((r) => '_aws' in r && 'Moved' in r);
+    expect(moved).toHaveLength(1);
   });
 
   it.each([
