@@ -25,7 +25,7 @@ import {
 import * as z from 'zod/mini';
 import { InvalidReprovisionRequest } from './errors.ts';
 import { findUser, isManagedFor, tagValue, TAG, type Ownership } from './managed-user.ts';
-import { isOffboarded } from './offboarding.ts';
+import { isOffboarded, unlessGone } from './offboarding.ts';
 import { hireIdentitySchema } from './user-hire.ts';
 import { describeIssues, validate } from './validation.ts';
 
@@ -163,7 +163,7 @@ export async function deleteOffboardedUser(
   const removed: Record<string, number> = { 'login profile': (await deleteLoginProfile(iam, userName)) ? 1 : 0 };
   for (const attachment of ATTACHMENTS) {
     const ids = await attachment.list(iam, userName);
-    for (const id of ids) await attachment.remove(iam, userName, id);
+    for (const id of ids) await unlessGone(() => attachment.remove(iam, userName, id));
     removed[attachment.kind] = ids.length;
   }
   try {

@@ -15,7 +15,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import { hasGroupsRecord, recordedGroups } from './assigned-groups.ts';
 import { checkGuard, heldError, managedUsersWithTags, type GuardVerdict } from './offboarding-guard.ts';
 import type { GuardSettings } from './offboarding-settings.ts';
-import { findUser, isManaged, isManagedFor, loginProfileOf, tagStatus, tagValue, TAG, type Ownership } from './managed-user.ts';
+import { findUser, isManagedFor, loginProfileOf, tagStatus, tagValue, TAG, type Ownership } from './managed-user.ts';
 import type { Termination } from './termination.ts';
 
 /**
@@ -106,8 +106,11 @@ export async function planRemoval(iam: IAMClient, user: User, allowedGroups: rea
   };
 }
 
-/** Runs `call`; an entity already gone (an earlier attempt of this step got that far) is the same outcome. */
-async function unlessGone(call: () => Promise<unknown>): Promise<void> {
+/**
+ * Runs `call`; an entity already gone is the same outcome: an earlier attempt of this step got
+ * that far, or the SDK's own retry of a call whose answer was lost.
+ */
+export async function unlessGone(call: () => Promise<unknown>): Promise<void> {
   try {
     await call();
   } catch (error) {
@@ -179,9 +182,4 @@ export async function offboardUser(
   const offboardedAt = now.toISOString();
   await iam.send(new TagUserCommand({ UserName: userName, Tags: [{ Key: TAG.offboardedAt, Value: offboardedAt }] }));
   return { status: 'OFFBOARDED', employeeId, userName, offboardedAt, removed: plan, resumed };
-}
-
-/** True for a managed user the leaver flow has started or finished. */
-export function isLeaver(user: User, ownership: Ownership): boolean {
-  return isManaged(user, ownership) && tagValue(user.Tags, TAG.status) === 'offboarded';
 }

@@ -22,8 +22,6 @@ export const terminationSchema = z.strictObject({
   dryRun: z.optional(z.boolean('must be true or false')),
 });
 
-export type TerminationEvent = z.output<typeof terminationSchema>;
-
 /** Whom a later step looks for: a validated termination's employee id and user name, checked again. */
 export function parseLeaverQuery(termination: { employeeId?: unknown; userName?: unknown } | undefined): Pick<Termination, 'employeeId' | 'userName'> {
   const query = { employeeId: termination?.employeeId, ...(termination?.userName !== undefined && { userName: termination.userName }) };

@@ -283,6 +283,53 @@ describe('leavers on the local stack', () => {
     recordFigure(task, 'users left (kept offboarded, or never terminated)', left.length);
   });
 
+  it('deletes a leaver despite a fault on every call of the deletion, answers lost included', async ({ task }) => {
+    const reprovisionArn = stack.stateMachines.find((m) => m.key === 'reprovision')?.arn ?? '';
+    const calls = [
+      'GetUser',
+      'ListAccessKeys',
+      'DeleteAccessKey',
+      'ListSigningCertificates',
+      'ListSSHPublicKeys',
+      'ListServiceSpecificCredentials',
+      'ListMFADevices',
+      'ListAttachedUserPolicies',
+      'ListUserPolicies',
+      'ListGroupsForUser',
+      'DeleteUser',
+    ];
+    const faults: Array<{ operation: string; error: string; when?: 'after' }> = [
+      ...calls.map((operation) => ({ operation, error: 'Throttling' })),
+      ...['DeleteAccessKey', 'DeleteUser'].map((operation) => ({ operation, error: 'ServiceFailure', when: 'after' as const })),
+    ];
+    // Leavers offboarded today (held, then confirmed; and the faulted ones), their retention made over.
+    const leavers = Array.from({ length: faults.length }, (_, i) => i + 5);
+    for (const n of leavers) {
+      await iam.send(new TagUserCommand({ UserName: userName(n), Tags: [{ Key: 'onboarding:offboarded-at', Value: new Date(Date.now() - 40 * DAY_MS).toISOString() }] }));
+    }
+    const ended: string[] = [];
+    for (const [i, fault] of faults.entries()) {
+      const n = leavers[i]!;
+      stack.faults.add({ service: 'iam', ...fault, count: 1 });
+      const { executionArn } = await sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: reprovisionArn,
+          name: `delete-${userName(n)}-fault-${i}`,
+          input: JSON.stringify({ action: 'DELETE_USER', hire: { userName: userName(n), employeeId: employeeId(n) }, reason: 'retention-ended' }),
+        }),
+      );
+      await stack.waitForIdle(120_000);
+      const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      ended.push(`${described.status ?? ''} ${(JSON.parse(described.output ?? '{}') as { status?: string }).status ?? described.error ?? ''}`);
+      expect((await accessOf(n)).exists, `${fault.operation}${fault.when ? ' (answer lost)' : ''}`).toBe(false);
+    }
+    stack.faults.clear();
+    // A lost DeleteUser answer: the retry finds the user gone, which is the same outcome.
+    expect(ended.filter((e) => !e.startsWith('SUCCEEDED'))).toEqual([]);
+    recordFigure(task, 'deletion faults (one per call, each its own leaver)', faults.length);
+    recordFigure(task, 'deletions', describeTally(tally(ended)));
+  });
+
   it('stops the local stack and every process it started', async ({ task }) => {
     const left = await stopMarkedStack(stack, mark);
     recordFigure(task, 'processes left running', left.length);

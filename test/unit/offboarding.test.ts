@@ -22,7 +22,7 @@ import { deleteOffboardedUser, parseDeletionRequest } from '../../functions/lib/
 import { censusOf, confirmationFor, confirmationInForce, dailyAllowance, verdict } from '../../functions/lib/offboarding-guard.ts';
 import { findLeaver, offboardUser } from '../../functions/lib/offboarding.ts';
 import { offboardingSettingsFromEnv } from '../../functions/lib/offboarding-settings.ts';
-import { iamWrites } from '../../testing/aws-fakes.ts';
+import { iamWrites, noSuchEntity } from '../../testing/aws-fakes.ts';
 import { TEST_ENV } from '../../testing/lambda-env.ts';
 import { employee, fakeConfirmation, fakeLeaverDirectory, type LeaverUser } from '../support/offboarding-directory.ts';
 
@@ -195,6 +195,17 @@ describe('deleting an offboarded user after its retention', () => {
     expect(iamWrites(iam)).toEqual(order);
     // The hardware device is deactivated, not deleted: it is not IAM's to delete.
     expect(iam.commandCalls(DeleteVirtualMFADeviceCommand).map((c) => c.args[0].input.SerialNumber)).toEqual(['arn:aws:iam::123456789012:mfa/ann']);
+  });
+
+  it('takes an attachment already gone (an answer lost, the SDK retried) as removed', async () => {
+    leaver(31);
+    iam.on(DeleteAccessKeyCommand).callsFake(async (input: { UserName: string; AccessKeyId: string }) => {
+      const user = users.get(input.UserName)!;
+      user.credentials.accessKeys = [];
+      throw noSuchEntity(`The Access Key with id ${input.AccessKeyId} cannot be found.`);
+    });
+    expect(await deleteOffboardedUser(new IAMClient({}), request, retention, now)).toMatchObject({ status: 'DELETED' });
+    expect(users.has('ann.lee')).toBe(false);
   });
 
   it('deletes nothing before the retention ends, nor a user that is not offboarded or not ours', async () => {
