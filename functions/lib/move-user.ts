@@ -1,8 +1,6 @@
 import {
   AddUserToGroupCommand,
-  GetGroupCommand,
   NoSuchEntityException,
-  paginateListGroupsForUser,
   RemoveUserFromGroupCommand,
   type IAMClient,
   type Tag,
@@ -10,7 +8,7 @@ import {
 import { assignedGroupsTags, recordedGroups, writeAssignedGroups } from './assigned-groups.ts';
 import type { EmployeeChange } from './employee-change.ts';
 import { findEmployeeUser } from './employee-user.ts';
-import { GroupNotFound } from './errors.ts';
+import { assertGroupsExist, groupNamesOf } from './groups.ts';
 import { findUser, tagValue, TAG, type Ownership } from './managed-user.ts';
 import { assertGroupsAllowed, type TrustPolicy } from './trust-policy.ts';
 
@@ -61,25 +59,6 @@ export function planGroups(current: readonly string[], recorded: readonly string
   };
 }
 
-async function groupsOf(iam: IAMClient, userName: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const page of paginateListGroupsForUser({ client: iam }, { UserName: userName })) {
-    names.push(...(page.Groups ?? []).flatMap((g) => (g.GroupName ? [g.GroupName] : [])));
-  }
-  return names;
-}
-
-async function assertGroupsExist(iam: IAMClient, groups: readonly string[]): Promise<void> {
-  for (const group of groups) {
-    try {
-      await iam.send(new GetGroupCommand({ GroupName: group, MaxItems: 1 }));
-    } catch (error) {
-      if (error instanceof NoSuchEntityException) throw new GroupNotFound(`Group "${group}" does not exist`);
-      throw error;
-    }
-  }
-}
-
 /** RemoveUserFromGroup; a user already out of the group (a duplicate move got there first) is what was wanted. */
 async function removeFromGroup(iam: IAMClient, userName: string, group: string): Promise<void> {
   try {
@@ -111,7 +90,7 @@ export async function moveUser(iam: IAMClient, change: EmployeeChange, settings:
   const { UserName: userName } = found.user;
   if (tagValue(found.user.Tags, TAG.status) === OFFBOARDED) return { status: 'OFFBOARDED', employeeId, userName };
 
-  const current = await groupsOf(iam, userName);
+  const current = await groupNamesOf(iam, userName);
   const tags = (await findUser(iam, userName))?.Tags;
   const recorded = recordedGroups(tags);
   const plan = planGroups(current, recorded, change.groups, settings.trust.allowedGroups);

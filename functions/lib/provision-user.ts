@@ -3,14 +3,13 @@ import {
   AttachUserPolicyCommand,
   CreateUserCommand,
   EntityAlreadyExistsException,
-  GetGroupCommand,
-  NoSuchEntityException,
   TagUserCommand,
   type IAMClient,
   type Tag,
   type User,
 } from '@aws-sdk/client-iam';
-import { GroupNotFound, UserNameConflict } from './errors.ts';
+import { UserNameConflict } from './errors.ts';
+import { assertGroupsExist } from './groups.ts';
 import { userNameCandidates, type Hire } from './hire.ts';
 import { claimFor } from './onboarding-claim.ts';
 import { assertGroupsAllowed, type TrustPolicy } from './trust-policy.ts';
@@ -56,17 +55,6 @@ export interface ProvisionedUser {
   requestedUserName?: string;
   /** The execution that waited for the start date HR has since moved: this one took its claim over. */
   supersedes?: string;
-}
-
-async function assertGroupsExist(iam: IAMClient, groups: string[]): Promise<void> {
-  for (const group of groups) {
-    try {
-      await iam.send(new GetGroupCommand({ GroupName: group, MaxItems: 1 }));
-    } catch (error) {
-      if (error instanceof NoSuchEntityException) throw new GroupNotFound(`Group "${group}" does not exist`);
-      throw error;
-    }
-  }
 }
 
 function conflict(candidates: string[], inTheWay: User | undefined): UserNameConflict {

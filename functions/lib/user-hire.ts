@@ -1,6 +1,7 @@
-import { paginateListGroupsForUser, type IAMClient, type User } from '@aws-sdk/client-iam';
+import type { IAMClient, User } from '@aws-sdk/client-iam';
 import * as z from 'zod/mini';
 import { HireNotRebuildable, InvalidHrEvent } from './errors.ts';
+import { groupNamesOf } from './groups.ts';
 import { employeeIdSchema, parseHire, type Hire } from './hire.ts';
 import { iamUserName } from './iam-names.ts';
 import { tagValue, TAG } from './managed-user.ts';
@@ -72,10 +73,7 @@ export async function hireFromUser(iam: IAMClient, user: User): Promise<Hire> {
   const missing = missingTags(user, REQUIRED_FIELDS);
   if (missing) throw notRebuildable(user, 're-onboarded', missing);
 
-  const groups: string[] = [];
-  for await (const page of paginateListGroupsForUser({ client: iam }, { UserName: userName })) {
-    groups.push(...(page.Groups ?? []).map((g) => g.GroupName ?? '').filter((name) => name !== ''));
-  }
+  const groups = await groupNamesOf(iam, userName);
 
   const fields = Object.keys(TAG_OF) as Array<keyof typeof TAG_OF>;
   const tagged = fields.flatMap((field) => {
