@@ -213,6 +213,7 @@ describe('config()', () => {
         reprovisionStateMachineArn: reprovision,
         ...SWEEP_DEFAULTS,
         unusedPasswordDays: 14,
+        confirmationParameter: TEST_ENV.OFFBOARDING_CONFIRMATION_PARAMETER,
       });
 
       process.env.UNUSED_PASSWORD_DAYS = '3';
