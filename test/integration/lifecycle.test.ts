@@ -1,17 +1,13 @@
 /**
  * One employee's whole lifecycle on the local stack, driven the way HR drives it: events put on
  * the HR bus with the AWS CLI (`aws events put-events`), and the user's state read back with the
- * AWS CLI after each step, printed. The steps are a list: a new one (a move, say) is one more
- * entry, with the event it puts and what the user must look like after it.
+ * AWS CLI after each step, printed. The steps are a list: each puts one event and says what the
+ * user must look like after it.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
+import { awsCli } from '../support/aws-cli.ts';
 import { captureOutput } from '../support/capture.ts';
-
-const run = promisify(execFile);
-const AWS_CLI_MISSING = 'The AWS CLI (`aws`) is needed for this test: install AWS CLI v2 or `pip install awscli`.';
 
 let stack: LocalStack;
 let output: ReturnType<typeof captureOutput>;
@@ -27,13 +23,7 @@ afterAll(async () => {
 });
 
 /** One AWS CLI call against the local stack; its JSON answer. */
-async function aws(...args: string[]): Promise<Record<string, unknown>> {
-  const env = { ...process.env, ...stack.clientEnv, AWS_PAGER: '', AWS_ENDPOINT_URL: stack.endpoint };
-  const { stdout } = await run('aws', [...args, '--output', 'json'], { env }).catch((error: NodeJS.ErrnoException) => {
-    throw error.code === 'ENOENT' ? new Error(AWS_CLI_MISSING) : error;
-  });
-  return stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : {};
-}
+const aws = awsCli(() => stack);
 
 /** What the user is, as the AWS CLI shows it: the tags that tell its story, its groups, its credentials. */
 interface UserState {

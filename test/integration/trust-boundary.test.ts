@@ -5,14 +5,10 @@
  * no credentials mailed, ops told. (The bus policy that keeps other principals off the bus is
  * not enforced by the emulator; test/package/trust-boundary.test.ts evaluates it.)
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
+import { awsCli } from '../support/aws-cli.ts';
 import { captureOutput } from '../support/capture.ts';
-
-const run = promisify(execFile);
-const AWS_CLI_MISSING = 'The AWS CLI (`aws`) is needed for this test: install AWS CLI v2 or `pip install awscli`.';
 
 let stack: LocalStack;
 let output: ReturnType<typeof captureOutput>;
@@ -28,13 +24,7 @@ afterAll(async () => {
 });
 
 /** One AWS CLI call against the local stack; its JSON answer. */
-async function aws(...args: string[]): Promise<Record<string, unknown>> {
-  const env = { ...process.env, ...stack.clientEnv, AWS_PAGER: '', AWS_ENDPOINT_URL: stack.endpoint };
-  const { stdout } = await run('aws', [...args, '--output', 'json'], { env }).catch((error: NodeJS.ErrnoException) => {
-    throw error.code === 'ENOENT' ? new Error(AWS_CLI_MISSING) : error;
-  });
-  return stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : {};
-}
+const aws = awsCli(() => stack);
 
 const hire = (employeeId: string, changes: Record<string, unknown>) => ({
   employeeId,
