@@ -29,6 +29,10 @@ export const WORKFLOW_METRICS = {
   ConsoleAccessRemoved: "a user's console access was removed after its resets were used up",
   /** The move state machine changed a user's groups (a repeated move changes nothing and counts nothing). */
   Moved: "an employee's user was moved: groups added or removed for an HR change",
+  /** The offboarding state machine removed a leaver's access (a duplicate termination counts nothing). */
+  Offboarded: "a leaver's access was removed: password, keys, MFA devices, assigned groups",
+  /** The reprovision state machine deleted an offboarded user whose retention period was over. */
+  LeaversDeleted: 'an offboarded user was deleted after its retention period',
 } as const;
 
 export type WorkflowMetric = keyof typeof WORKFLOW_METRICS;

@@ -1,6 +1,7 @@
 import { iamClient, ssmClient } from '../lib/clients.ts';
 import { config, ownershipOf } from '../lib/config.ts';
 import { lambdaHandler, logger } from '../lib/lambda.ts';
+import { count } from '../lib/metrics.ts';
 import { offboardUser, type OffboardResult } from '../lib/offboarding.ts';
 import { offboardingConfig } from '../lib/offboarding-settings.ts';
 import { hireIdentitySchema } from '../lib/user-hire.ts';
@@ -23,6 +24,7 @@ export const handler = lambdaHandler(
       { ownership: ownershipOf(settings), guard: offboarding.guard, confirmationParameter: offboarding.confirmationParameter, allowedGroups: settings.ALLOWED_GROUPS },
     );
     logger.warn('offboarding', { userName: result.userName, employeeId: result.employeeId, status: result.status });
+    if (result.status === 'OFFBOARDED') count('Offboarded');
     return result;
   },
 );

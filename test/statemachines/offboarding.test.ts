@@ -62,6 +62,8 @@ describe('offboarding state machine: a leaver loses access and is kept', () => {
     expect(opsMail()).toHaveLength(1);
     expect(opsMail()[0]!.Message!.Subject!.Data).toBe('User ann.lee offboarded');
     expect(opsMail()[0]!.Message!.Body!.Text!.Data).toContain('Access keys deactivated: 1');
+    // Counted once, in the workflow's metrics.
+    expect(workflow.output.text().match(/"Offboarded":1\b/g)).toHaveLength(1);
   });
 
   it('takes the user name from the event, once it is verified to be ours for that employee', async () => {
@@ -143,6 +145,7 @@ describe('offboarding state machine: nothing of ours, nothing touched', () => {
     expect(iamWrites(workflow.aws.iam)).toHaveLength(writes);
     expect(users.get('ann.lee')!.tags).toEqual(tags);
     expect(opsMail()).toHaveLength(1);
+    expect(workflow.output.text().match(/"Offboarded":1\b/g)).toHaveLength(1);
   });
 
   it('refuses hostile input with InvalidHrEvent before any AWS call, and tells ops', async () => {
@@ -240,6 +243,7 @@ describe('reprovision state machine: deleting an offboarded user', () => {
     expect(entered(result)).toEqual(['ChooseAction', 'DeleteOffboardedUser', 'IsDeleted', 'UserDeleted']);
     expect(result.output).toMatchObject({ status: 'USER_DELETED', userName: 'ann.lee', removed: { 'login profile': 1, 'access keys': 1, 'group memberships': 3 } });
     expect(users.has('ann.lee')).toBe(false);
+    expect(workflow.output.text()).toMatch(/"LeaversDeleted":1\b/);
     // Never recorded as a failure on the user, never mailed as one.
     expect(opsMail()).toEqual([]);
   });
