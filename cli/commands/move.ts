@@ -3,11 +3,9 @@ import { Option, type Command } from 'commander';
 import { parseChange } from '../../functions/lib/employee-change.ts';
 import { InvalidHrEvent } from '../../functions/lib/errors.ts';
 import { isPlainExecutionName, MAX_EXECUTION_NAME_LENGTH, stableExecutionName } from '../../functions/lib/execution-name.ts';
-import { follow, type Step } from '../execution-history.ts';
-import { executionDocument, outcomeText, stepLine, succeeded } from '../execution-text.ts';
+import { liveView } from '../live-view.ts';
 import { EXIT, printJson, UsageError, type CommandContext, type Io } from '../output.ts';
 import { MOVE, withCommonOptions, withSession, type TargetOptions } from '../target.ts';
-import { POLL_INTERVAL_MS } from './start.ts';
 
 // The change's fields and the flags that set them (commander names options after the flag).
 const CHANGE_FLAGS = {
@@ -80,18 +78,7 @@ async function move(io: Io, options: MoveOptions): Promise<number> {
         return EXIT.ok;
       }
 
-      const steps: Step[] = [];
-      const { execution } = await follow(sfn, executionArn, {
-        intervalMs: POLL_INTERVAL_MS,
-        sleep: io.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-        onEvent: (_event, found) => {
-          steps.push(...found);
-          if (!options.json) found.forEach((step) => io.stdout(stepLine(step)));
-        },
-      });
-      if (options.json) printJson(io, { ...report, status: execution.status, steps, execution: executionDocument(execution) });
-      else io.stdout(outcomeText(execution));
-      return succeeded(execution) ? EXIT.ok : EXIT.failed;
+      return liveView(io, sfn, executionArn, { json: options.json, report, waiting: 'The execution waits and goes on by itself.\n' });
     },
     MOVE,
   );

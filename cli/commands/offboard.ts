@@ -3,12 +3,10 @@ import type { Command } from 'commander';
 import { InvalidHrEvent } from '../../functions/lib/errors.ts';
 import { isPlainExecutionName, MAX_EXECUTION_NAME_LENGTH, stableExecutionName } from '../../functions/lib/execution-name.ts';
 import { parseTermination } from '../../functions/lib/termination.ts';
-import { follow, type Step } from '../execution-history.ts';
 import { executionArnFor } from '../execution-rules.ts';
-import { executionDocument, outcomeText, stepLine, succeeded } from '../execution-text.ts';
+import { liveView } from '../live-view.ts';
 import { EXIT, formatTime, printJson, UsageError, type CommandContext, type Io } from '../output.ts';
 import { OFFBOARDING, withCommonOptions, withSession, type TargetOptions } from '../target.ts';
-import { POLL_INTERVAL_MS } from './start.ts';
 
 interface OffboardOptions extends TargetOptions {
   employeeId?: string;
@@ -93,19 +91,8 @@ async function offboard(io: Io, options: OffboardOptions): Promise<number> {
         return EXIT.ok;
       }
 
-      const steps: Step[] = [];
-      const { execution } = await follow(sfn, executionArn, {
-        untilWait: true,
-        intervalMs: POLL_INTERVAL_MS,
-        sleep: io.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-        onEvent: (_event, found) => {
-          steps.push(...found);
-          if (!options.json) found.forEach((step) => io.stdout(stepLine(step)));
-        },
-      });
-      if (options.json) printJson(io, { started, name, executionArn, stateMachineArn, status: execution.status, steps, execution: executionDocument(execution) });
-      else io.stdout(execution.status === 'RUNNING' ? `The execution waits for the end of the last day and goes on by itself.\n` : outcomeText(execution));
-      return succeeded(execution) || execution.status === 'RUNNING' ? EXIT.ok : EXIT.failed;
+      const report = { started, name, executionArn, stateMachineArn };
+      return liveView(io, sfn, executionArn, { json: options.json, report, waiting: 'The execution waits for the end of the last day and goes on by itself.\n' });
     },
     OFFBOARDING,
   );

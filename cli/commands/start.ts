@@ -7,11 +7,8 @@ import { EXIT, formatTime, printJson, UsageError, type CommandContext, type Io }
 import { isPlainExecutionName, MAX_EXECUTION_NAME_LENGTH, stableExecutionName } from '../../functions/lib/execution-name.ts';
 import { executionArnFor } from '../execution-rules.ts';
 import { withCommonOptions, withSession, type TargetOptions } from '../target.ts';
-import { follow, type Step } from '../execution-history.ts';
-import { executionDocument, outcomeText, stepLine, succeeded } from '../execution-text.ts';
-
-/** How often `--wait` polls the execution's history. */
-export const POLL_INTERVAL_MS = 1000;
+import { executionDocument, outcomeText, succeeded } from '../execution-text.ts';
+import { liveView } from '../live-view.ts';
 
 // The hire's fields and the flags that set them (commander names options after the flag).
 export const HIRE_FLAGS = {
@@ -189,18 +186,6 @@ async function start(io: Io, options: StartOptions): Promise<number> {
       return EXIT.ok;
     }
 
-    const steps: Step[] = [];
-    const { execution } = await follow(sfn, executionArn, {
-      untilWait: true,
-      intervalMs: POLL_INTERVAL_MS,
-      sleep: io.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-      onEvent: (_event, found) => {
-        steps.push(...found);
-        if (!options.json) found.forEach((step) => io.stdout(stepLine(step)));
-      },
-    });
-    if (options.json) printJson(io, { ...report, status: execution.status, steps, execution: executionDocument(execution) });
-    else io.stdout(execution.status === 'RUNNING' ? waitingText(name, employeeId) : outcomeText(execution));
-    return succeeded(execution) || execution.status === 'RUNNING' ? EXIT.ok : EXIT.failed;
+    return liveView(io, sfn, executionArn, { json: options.json, report, waiting: waitingText(name, employeeId) });
   });
 }

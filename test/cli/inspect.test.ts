@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,9 +12,8 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { ONBOARDING } from '../../cli/target.ts';
-import { PROJECT_ROOT, SERVICE } from '../../local/serverless-yaml.ts';
+import { readServerlessYaml, SERVICE } from '../../local/serverless-yaml.ts';
 import { cli, description, executionArn, FAILURE, HIRE, SEALED, START, STATE_MACHINE_ARN, SUCCESS_WITH_RETRIES, SUMMARY } from './support.ts';
 
 const STACK_OUTPUT = ONBOARDING.stackOutput;
@@ -414,10 +412,7 @@ describe('finding the state machine', () => {
   });
 
   it('the stack name and output are the ones serverless.yml deploys', () => {
-    const yml = parse(readFileSync(path.join(PROJECT_ROOT, 'serverless.yml'), 'utf8')) as {
-      service: string;
-      resources: { Outputs: Record<string, unknown> };
-    };
+    const yml = readServerlessYaml() as unknown as { service: string; resources: { Outputs: Record<string, unknown> } };
     expect(yml.service).toBe(SERVICE);
     expect(Object.keys(yml.resources.Outputs)).toContain(STACK_OUTPUT);
   });
