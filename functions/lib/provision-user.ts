@@ -37,11 +37,15 @@ export interface ProvisionedUser {
   groups: string[];
   /** False when the user already existed (a repeated event or a re-run). */
   created: boolean;
-  /** This execution created the user (in this attempt or an earlier one whose answer was lost). */
+  /**
+   * This execution holds the claim to give the user its password (functions/lib/onboarding-claim.ts):
+   * it created the user (in this attempt or one whose answer was lost), or took the claim over.
+   */
   createdByThisExecution: boolean;
   /**
-   * Another execution created the user moments ago and is still onboarding it: this one must
-   * not touch the login profile (two executions racing for it would send two passwords).
+   * Another execution holds the claim: it is onboarding the user now, or waiting for the start
+   * date. This one must not touch the login profile (two executions racing for it would send two
+   * passwords).
    */
   busyElsewhere: boolean;
   /** The account password policy as read here, for the login-profile step (not read again there). */
@@ -132,7 +136,8 @@ async function createOrAdopt(
           Tags: creationTags(hire, settings, requestedName, now),
         }),
       );
-      return { user: user ?? { UserName: candidate, Path: settings.managedPath, Arn: '', UserId: '', CreateDate: now }, created: true, ...(requestedName && { requestedName }) };
+      const created = user ?? { UserName: candidate, Path: settings.managedPath, Arn: '', UserId: '', CreateDate: now };
+      return { user: created, created: true, ...(requestedName && { requestedName }) };
     } catch (error) {
       if (!(error instanceof EntityAlreadyExistsException)) throw error;
     }
@@ -171,6 +176,12 @@ export async function provisionUser(
 
   // IAM finds a user whatever the case of the name asked for (Dana.Scully is dana.scully).
   const userName = user.UserName ?? hire.userName;
+  // The claim first: a rehired user is in progress again before it gets any access back, so
+  // nothing (the sweep's deletion of leavers) takes it for a leaver meanwhile.
+  const claim = claimFor(user, { created, credentialsAt: hire.credentialsAt, startDate: hire.startDate, executionId: settings.executionId, now });
+  if (claim.tags) await iam.send(new TagUserCommand({ UserName: userName, Tags: claim.tags }));
+  const record = created ? undefined : groupsRecordAfter(user, hire);
+  if (record) await writeAssignedGroups(iam, userName, record, user.Tags);
   for (const group of hire.groups) {
     await iam.send(new AddUserToGroupCommand({ GroupName: group, UserName: userName }));
   }
@@ -187,10 +198,6 @@ export async function provisionUser(
     );
   }
 
-  const record = created ? undefined : groupsRecordAfter(user, hire);
-  if (record) await writeAssignedGroups(iam, userName, record, user.Tags);
-  const claim = claimFor(user, { created, credentialsAt: hire.credentialsAt, startDate: hire.startDate, executionId: settings.executionId, now });
-  if (claim.tags) await iam.send(new TagUserCommand({ UserName: userName, Tags: claim.tags }));
 
   return {
     userName,

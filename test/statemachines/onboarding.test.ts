@@ -187,9 +187,9 @@ describe('onboarding state machine', () => {
     // The user has no record of its assigned groups yet: the onboarding writes one (TagUser).
     expect(iamWrites(workflow.aws.iam)).toEqual([
       'CreateUserCommand',
+      'TagUserCommand',
       'AddUserToGroupCommand',
       'AttachUserPolicyCommand',
-      'TagUserCommand',
       'CreateLoginProfileCommand',
       'TagUserCommand',
     ]);

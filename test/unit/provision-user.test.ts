@@ -396,13 +396,16 @@ describe('provisionUser: the record of assigned groups, and a rehire', () => {
     const user = await provisionUser(iamClient(), hire, { ...settings, executionId }, now);
 
     expect(user).toMatchObject({ created: false, createdByThisExecution: true, busyElsewhere: false, waitUntil: null });
+    // The claim first: in progress again before any access comes back.
     expect(tagWrites()).toEqual([
-      [{ Key: 'onboarding:groups', Value: 'developers on-call' }],
       expect.arrayContaining([
         { Key: 'onboarding:status', Value: 'in-progress' },
         { Key: 'onboarding:created-by', Value: executionId },
       ]),
+      [{ Key: 'onboarding:groups', Value: 'developers on-call' }],
     ]);
+    const calls = commandNames();
+    expect(calls.indexOf('TagUser')).toBeLessThan(calls.indexOf('AddUserToGroup'));
     expect(aws.iam).toHaveReceivedCommandWith(AddUserToGroupCommand, { GroupName: 'on-call', UserName: 'bob.builder' });
   });
 });
