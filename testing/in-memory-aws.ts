@@ -334,6 +334,16 @@ export class InMemoryAws {
         // ListUsers answers no tags: those take GetUser or ListUserTags.
         return { Users: page.map((u) => InMemoryAws.userXml(u, false)), IsTruncated: truncated, ...(truncated && { Marker: String(start + max) }) };
       }
+      case 'GetAccountAuthorizationDetails': {
+        // Users only (the workflow asks for no other filter), with their tags and groups.
+        const max = Number(params.get('MaxItems') ?? 100);
+        const all = [...this.users.values()].sort((a, b) => a.userName.localeCompare(b.userName));
+        const start = Number(params.get('Marker') ?? 0);
+        const page = all.slice(start, start + max);
+        const truncated = start + max < all.length;
+        const UserDetailList = page.map((u) => ({ ...InMemoryAws.userXml(u, true), GroupList: [...u.groups] }));
+        return { UserDetailList, IsTruncated: truncated, ...(truncated && { Marker: String(start + max) }) };
+      }
       default:
         throw new AwsError('InvalidAction', 400, `IAM operation ${operation} is not served by the in-memory fake`);
     }
