@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { IAMClient, ListUsersCommand } from '@aws-sdk/client-iam';
+import { GetAccountAuthorizationDetailsCommand, IAMClient, ListUsersCommand } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -446,6 +446,7 @@ function mockAws(): void {
   cfn.reset();
   iam.reset();
   iam.on(ListUsersCommand).resolves({ Users: [], IsTruncated: false });
+  iam.on(GetAccountAuthorizationDetailsCommand).resolves({ UserDetailList: [], IsTruncated: false });
   sfn.on(DescribeExecutionCommand).rejects(new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: { httpStatusCode: 400 } }));
   sfn.on(StartExecutionCommand).callsFake(async (input: { stateMachineArn: string; name: string }) => ({
     executionArn: executionArnFor(input.stateMachineArn, input.name),
@@ -588,11 +589,14 @@ describe('CLI input', () => {
         tally.accepted += 1;
         expect(testCase.kind, `invalid case accepted: ${what}`).not.toBe('invalid');
         expect(out.stderr, what).toBe('');
-        // No users: the sweep lists the managed path and has nothing to write or start.
+        // No users: the sweep lists the managed path, reads the leavers' census (the account's
+        // users with their tags) and has nothing to write or start.
         const listed = iam.commandCalls(ListUsersCommand);
         expect(listed, what).toHaveLength(1);
         if (testCase.pathPrefix) expect(listed[0]!.args[0].input.PathPrefix, what).toBe(testCase.pathPrefix);
-        expect(iam.calls().length - listed.length + sfn.calls().length, what).toBe(0);
+        const census = iam.commandCalls(GetAccountAuthorizationDetailsCommand);
+        expect(census, what).toHaveLength(1);
+        expect(iam.calls().length - listed.length - census.length + sfn.calls().length, what).toBe(0);
       }),
       // Another seed than the first property's, so that the two do not walk the same choices.
       { numRuns: Number(process.env.FUZZ_RUNS ?? 1000), seed: Number(process.env.FUZZ_SEED ?? 20261122) + 1 },
