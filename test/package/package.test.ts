@@ -273,15 +273,18 @@ describe('event routing and state machine logging', () => {
     expect(target!.InputTransformer).toBeUndefined();
   });
 
-  it('routes the configured "employee changed" event to the move state machine, retried and dead-lettered like the hires', () => {
+  it.each([
+    ['"employee changed"', 'MoveStateMachine', PARAMS.hrChangedDetailType],
+    ['"employee terminated"', 'OffboardingStateMachine', PARAMS.hrTerminatedDetailType],
+  ])('routes the configured %s event to %s, retried and dead-lettered like the hires', (_event, machine, detailType) => {
     const rules = resourcesOfType(template, 'AWS::Events::Rule').filter(([, rule]) => rule.Properties?.EventPattern);
-    const targetOf = (machine: string) =>
-      rules.filter(([, rule]) => asList(rule.Properties?.Targets as Array<{ Arn: unknown }>).some((t) => JSON.stringify(t.Arn) === `{"Ref":"${machine}"}`));
-    const moves = targetOf('MoveStateMachine');
-    expect(moves).toHaveLength(1);
-    const [ruleId, rule] = moves[0]!;
+    const targetOf = (name: string) =>
+      rules.filter(([, rule]) => asList(rule.Properties?.Targets as Array<{ Arn: unknown }>).some((t) => JSON.stringify(t.Arn) === `{"Ref":"${name}"}`));
+    const routed = targetOf(machine);
+    expect(routed).toHaveLength(1);
+    const [ruleId, rule] = routed[0]!;
     expect(rule.Properties!.EventBusName).toBe(PARAMS.hrBusName);
-    expect(rule.Properties!.EventPattern).toEqual({ source: [PARAMS.hrEventSource], 'detail-type': [PARAMS.hrChangedDetailType] });
+    expect(rule.Properties!.EventPattern).toEqual({ source: [PARAMS.hrEventSource], 'detail-type': [detailType] });
     expect(rule.DependsOn).toEqual(['HrEventBusReady']);
     type Target = { InputPath?: string; RetryPolicy?: unknown; DeadLetterConfig?: unknown };
     const [target] = rule.Properties!.Targets as Target[];
@@ -289,28 +292,7 @@ describe('event routing and state machine logging', () => {
     expect(target!.InputPath).toBe('$.detail');
     expect(target!.RetryPolicy).toEqual(hiredTarget!.RetryPolicy);
     expect(target!.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': ['HrEventsDeadLetterQueue', 'Arn'] } });
-    // The dead-letter queue takes messages from both rules.
-    const [queuePolicy] = policyDocuments(template).filter((d) => d.where === 'HrEventsDeadLetterQueuePolicy');
-    const sendMessage = queuePolicy!.statements.find((s) => s.Effect === 'Allow')!;
-    expect(JSON.stringify(sendMessage.Condition)).toContain(`"${ruleId}","Arn"`);
-  });
-
-  it('routes the configured "employee terminated" event to the offboarding state machine, retried and dead-lettered like the hires', () => {
-    const rules = resourcesOfType(template, 'AWS::Events::Rule').filter(([, rule]) => rule.Properties?.EventPattern);
-    const targetOf = (machine: string) =>
-      rules.filter(([, rule]) => asList(rule.Properties?.Targets as Array<{ Arn: unknown }>).some((t) => JSON.stringify(t.Arn) === `{"Ref":"${machine}"}`));
-    const leavers = targetOf('OffboardingStateMachine');
-    expect(leavers).toHaveLength(1);
-    const [ruleId, rule] = leavers[0]!;
-    expect(rule.Properties!.EventBusName).toBe(PARAMS.hrBusName);
-    expect(rule.Properties!.EventPattern).toEqual({ source: [PARAMS.hrEventSource], 'detail-type': [PARAMS.hrTerminatedDetailType] });
-    expect(rule.DependsOn).toEqual(['HrEventBusReady']);
-    type Target = { InputPath?: string; RetryPolicy?: unknown; DeadLetterConfig?: unknown };
-    const [target] = rule.Properties!.Targets as Target[];
-    const [hiredTarget] = targetOf('OnboardingStateMachine')[0]![1].Properties!.Targets as Target[];
-    expect(target!.InputPath).toBe('$.detail');
-    expect(target!.RetryPolicy).toEqual(hiredTarget!.RetryPolicy);
-    expect(target!.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': ['HrEventsDeadLetterQueue', 'Arn'] } });
+    // The dead-letter queue takes messages from every rule.
     const [queuePolicy] = policyDocuments(template).filter((d) => d.where === 'HrEventsDeadLetterQueuePolicy');
     const sendMessage = queuePolicy!.statements.find((s) => s.Effect === 'Allow')!;
     expect(JSON.stringify(sendMessage.Condition)).toContain(`"${ruleId}","Arn"`);
