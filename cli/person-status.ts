@@ -45,16 +45,20 @@ export interface PersonSettings {
   now: Date;
 }
 
-/** The state machines, by ARN; the reprovision one may be unknown (then its executions are not looked at). */
+/**
+ * The state machines, by ARN; the reprovision one may be unknown (then its executions are not
+ * looked at), and the offboarding one names the execution a user's offboarded-by tag points at.
+ */
 export interface Machines {
   onboarding: string;
   reprovision?: string;
+  offboarding?: string;
 }
 
 export type MachineKey = keyof Machines;
 
 /** How an execution was found to have touched the hire. */
-export type Trace = 'created-by' | 'completed-by' | 'name' | 'input';
+export type Trace = 'created-by' | 'completed-by' | 'offboarded-by' | 'name' | 'input';
 
 export interface ExecutionSeen {
   name: string;
@@ -91,6 +95,7 @@ export interface UserFacts {
   passwordLastUsed?: Date;
   createdBy?: string;
   completedBy?: string;
+  offboardedBy?: string;
   /** A hire waiting for its start date: the date, and when its credentials go out. */
   startDate?: string;
   credentialsAt?: string;
@@ -273,6 +278,7 @@ function userFacts(user: User, profile: LoginProfile | undefined, ownership: Own
     passwordLastUsed: user.PasswordLastUsed,
     createdBy: tag(TAG.createdBy),
     completedBy: tag(TAG.completedBy),
+    offboardedBy: tag(TAG.offboardedBy),
     ...(tag(TAG.status) === 'waiting' && { startDate: tag(TAG.startDate), credentialsAt: tag(TAG.credentialsAt) }),
   };
   for (const [key, value] of Object.entries(optional)) if (value !== undefined) (facts as unknown as Record<string, unknown>)[key] = value;
@@ -287,6 +293,7 @@ function machineOf(executionArn: string, machines: Machines): MachineKey | 'othe
   const stateMachineArn = executionArn.replace(/:execution:([^:]+):[^:]+$/, ':stateMachine:$1');
   if (stateMachineArn === machines.onboarding) return 'onboarding';
   if (stateMachineArn === machines.reprovision) return 'reprovision';
+  if (stateMachineArn === machines.offboarding) return 'offboarding';
   return 'other';
 }
 
@@ -488,6 +495,7 @@ export async function personStatus(
     for (const [arn, trace] of [
       [facts.createdBy, 'created-by'],
       [facts.completedBy, 'completed-by'],
+      [facts.offboardedBy, 'offboarded-by'],
     ] as const) {
       if (arn !== undefined && EXECUTION_ARN.test(arn)) await executions.add(arn, trace);
     }

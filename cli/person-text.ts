@@ -23,6 +23,7 @@ const ONBOARDING_WORDS: Record<string, string> = {
   failed: 'onboarding failed',
   'in-progress': 'onboarding in progress',
   waiting: 'waiting for the start date',
+  offboarded: 'offboarded (access removed, the user kept until the sweep deletes it)',
   'console-access-removed': 'console access removed',
 };
 
@@ -37,6 +38,7 @@ function headline(status: PersonStatus): string {
   if (!user.ours) return `${user.userName}: exists, and is not the workflow's user (${user.notOursBecause})`;
   const onboarding = user.status ? (ONBOARDING_WORDS[user.status] ?? user.status) : 'no onboarding status';
   const failure = user.status === 'failed' ? (user.failure ?? lastFailure?.error) : undefined;
+  if (user.status === 'offboarded') return `${user.userName}: ${onboarding}`;
   return [
     `${user.userName}: ${onboarding}${failure ? ` (${failure})` : ''}`,
     user.credentialsDelivered ? 'credentials sent' : 'credentials not sent',
@@ -86,6 +88,7 @@ const SWEEP_WHY: Record<string, string> = {
   'console-access-removed': 'nothing, ever: console access was removed (running the hire again restores it)',
   'in-progress': 'nothing yet: the onboarding was touched less than the grace period ago and may still be running',
   'waiting-for-start-date': 'nothing: the onboarding waits for the start date and sets the password then',
+  offboarded: 'nothing until its retention period ends (offboardedRetentionDays after it was offboarded); then it deletes the user',
 };
 
 function sweepText(next: NextSweep): string {

@@ -10,7 +10,7 @@ import { EXIT, dataLines, formatDuration, formatTime, keyValues, printJson, Usag
 import { personStatus, type Machines, type PersonQuery } from '../person-status.ts';
 import { personText } from '../person-text.ts';
 import { ABORTED, adviceFor } from '../runbook.ts';
-import { REPROVISION, withCommonOptions, withSession, type Session, type TargetOptions } from '../target.ts';
+import { OFFBOARDING, REPROVISION, withCommonOptions, withSession, type Session, type StateMachineRef, type TargetOptions } from '../target.ts';
 
 interface StatusOptions extends TargetOptions, OwnershipOptions, SweepOptions {
   employeeId?: string;
@@ -79,10 +79,10 @@ async function status(io: Io, ref: string | undefined, options: StatusOptions): 
   });
 }
 
-/** The reprovision state machine, from where the onboarding one came from; unknown with only --state-machine-arn. */
-async function reprovisionArn(session: Session): Promise<string | undefined> {
+/** Another state machine of the stack the onboarding one came from; unknown with only --state-machine-arn. */
+async function siblingArn(session: Session, machine: StateMachineRef): Promise<string | undefined> {
   try {
-    return await session.stateMachineArn(REPROVISION);
+    return await session.stateMachineArn(machine);
   } catch (error) {
     if (error instanceof UsageError) return undefined;
     throw error;
@@ -92,8 +92,9 @@ async function reprovisionArn(session: Session): Promise<string | undefined> {
 async function person(io: Io, session: Session, query: PersonQuery, options: StatusOptions): Promise<number> {
   const owned = ownership(options);
   const onboarding = await session.stateMachineArn();
-  const reprovision = await reprovisionArn(session);
-  const machines: Machines = { onboarding, ...(reprovision && { reprovision }) };
+  const reprovision = await siblingArn(session, REPROVISION);
+  const offboarding = await siblingArn(session, OFFBOARDING);
+  const machines: Machines = { onboarding, ...(reprovision && { reprovision }), ...(offboarding && { offboarding }) };
   const clients = { iam: await session.iam(onboarding), sfn: await session.sfn(onboarding) };
   const found = await personStatus(
     clients,

@@ -239,6 +239,50 @@ describe('onboarding status for a hire being onboarded', () => {
   });
 });
 
+describe('onboarding status for a hire waiting for the start date, and for a leaver', () => {
+  const OFFBOARDING = 'arn:aws:states:us-east-1:123456789012:stateMachine:iam-onboarding-test-offboarding';
+  const statusOf = (argv: string[]) => runCli([...argv, '--managed-by', TEST_ENV.MANAGED_BY], { env: { ...ENV, OFFBOARDING_STATE_MACHINE_ARN: OFFBOARDING } });
+  const bare = (tags: Record<string, string>) => ({
+    ...onboardedUser('ada.lovelace', { now, employeeId: ada.employeeId }),
+    loginProfile: undefined,
+    tags: { 'onboarding:managed-by': TEST_ENV.MANAGED_BY, 'onboarding:employee-id': ada.employeeId, ...tags },
+  });
+
+  it('shows when a waiting hire gets its password, and that the sweep leaves it alone', async () => {
+    const waiting = 'f00dfeed-0000-4000-8000-000000000002';
+    const credentialsAt = new Date(now.getTime() + 14 * 86_400_000);
+    serve(
+      [bare({ 'onboarding:status': 'waiting', 'onboarding:updated-at': minutesAgo(60).toISOString(), 'onboarding:created-by': arnOf(ONBOARDING, waiting), 'onboarding:credentials-at': credentialsAt.toISOString(), 'onboarding:start-date': credentialsAt.toISOString().slice(0, 10) })],
+      [{ machine: ONBOARDING, name: waiting, status: 'RUNNING', input: ada, startedMinutesAgo: 60 }],
+    );
+
+    const { stdout } = await statusOf(['status', '--user', 'ada.lovelace']);
+
+    expect(stdout.split('\n')[0]).toBe('ada.lovelace: waiting for the start date; credentials not sent; not signed in yet');
+    expect(stdout).toContain(`  start date    ${credentialsAt.toISOString().slice(0, 10)}: password and email at `);
+    expect(stdout).toContain('  next sweep    nothing: the onboarding waits for the start date and sets the password then\n');
+    expect(stdout).toMatch(new RegExp(`\\n {2}${waiting} +onboarding +RUNNING +\\S+ \\S+ +created-by\\n`));
+  });
+
+  it('shows a leaver as offboarded, with the offboarding execution its tag names, and when the sweep deletes it', async () => {
+    const onboarded = 'f00dfeed-0000-4000-8000-000000000003';
+    const offboarded = 'offboard-E-1815';
+    serve(
+      [bare({ 'onboarding:status': 'offboarded', 'onboarding:updated-at': minutesAgo(5).toISOString(), 'onboarding:created-by': arnOf(ONBOARDING, onboarded), 'onboarding:offboarded-by': arnOf(OFFBOARDING, offboarded), 'onboarding:offboarded-at': minutesAgo(5).toISOString() })],
+      [
+        { machine: ONBOARDING, name: onboarded, status: 'SUCCEEDED', input: ada, startedMinutesAgo: 600 },
+        { machine: OFFBOARDING, name: offboarded, status: 'SUCCEEDED', input: { employeeId: ada.employeeId }, startedMinutesAgo: 6 },
+      ],
+    );
+
+    const { stdout } = await statusOf(['status', '--employee-id', ada.employeeId]);
+
+    expect(stdout.split('\n')[0]).toBe('ada.lovelace: offboarded (access removed, the user kept until the sweep deletes it)');
+    expect(stdout).toMatch(new RegExp(`\\n {2}${offboarded} +offboarding +SUCCEEDED +\\S+ \\S+ +offboarded-by\\n`));
+    expect(stdout).toContain('  next sweep    nothing until its retention period ends');
+  });
+});
+
 describe('onboarding status for a hire that failed', () => {
   it('shows the failure, its cause, the execution that hit it, what to do, and the reset the sweep will start', async () => {
     account();
