@@ -10,6 +10,7 @@ import {
   TagUserCommand,
   UpdateLoginProfileCommand,
   type Tag,
+  type User,
 } from '@aws-sdk/client-iam';
 import { SendEmailCommand } from '@aws-sdk/client-ses';
 import { describe, expect, it } from 'vitest';
@@ -90,6 +91,38 @@ describe('onboarding state machine', () => {
     const statusTags = workflow.aws.iam.commandCalls(TagUserCommand).flatMap((c) => c.args[0].input.Tags ?? []);
     expect(statusTags).toEqual(expect.arrayContaining([{ Key: 'onboarding:status', Value: 'complete' }]));
     expect(sentTo(TEST_ENV.OPS_EMAIL)).toHaveLength(0);
+  });
+
+  it('a start date ahead: the user now, then the wait (made instant here), then the password and the email', async () => {
+    // IAM answers GetUser with the user as CreateUser made it (tags and all).
+    let user: User | undefined;
+    workflow.aws.iam.on(CreateUserCommand).callsFake(async (input: { UserName: string; Path: string; Tags: Tag[] }) => {
+      user = { UserName: input.UserName, Path: input.Path, Arn: 'arn', UserId: 'U', CreateDate: new Date(), Tags: input.Tags };
+      return { User: user };
+    });
+    workflow.aws.iam.on(GetUserCommand).callsFake(async () => {
+      if (!user) throw noSuchEntity();
+      return { User: user };
+    });
+    const startDate = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+
+    const result = await execute({ ...hire, startDate });
+
+    expect(result.output).toMatchObject({ status: 'ONBOARDED', userName: 'bob.builder' });
+    expect(entered(result).slice(1, 5)).toEqual(['CreateUser', 'WaitsForStartDate', 'WaitForStartDate', 'CreateLoginProfile']);
+    const created = workflow.aws.iam.commandCalls(CreateUserCommand)[0]!.args[0].input;
+    expect(created.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: 'onboarding:status', Value: 'waiting' },
+        { Key: 'onboarding:credentials-at', Value: `${startDate}T08:00:00.000Z` },
+        { Key: 'onboarding:start-date', Value: startDate },
+      ]),
+    );
+    // After the wait: the claim checked (GetUser), the user in progress again, then the password
+    // (the password policy as this Lambda last read it: weeks later, that is a new read).
+    const calls = workflow.aws.iam.calls().map((c) => (c.args[0] as object).constructor.name.replace(/Command$/, ''));
+    expect(calls.slice(calls.indexOf('GetUser'), calls.indexOf('CreateLoginProfile') + 1)).toEqual(['GetUser', 'TagUser', 'CreateLoginProfile']);
+    expect(sentTo(hire.email)).toHaveLength(1);
   });
 
   it('makes 7 IAM calls for a hire with one group: 5 and 2 per group', async () => {
