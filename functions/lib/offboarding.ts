@@ -3,7 +3,6 @@ import {
   DeleteLoginProfileCommand,
   NoSuchEntityException,
   paginateListAccessKeys,
-  paginateListGroupsForUser,
   paginateListMFADevices,
   RemoveUserFromGroupCommand,
   TagUserCommand,
@@ -13,6 +12,7 @@ import {
 } from '@aws-sdk/client-iam';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { hasGroupsRecord, recordedGroups } from './assigned-groups.ts';
+import { groupNamesOf } from './groups.ts';
 import { checkGuard, heldError, managedUsersWithTags, type GuardVerdict } from './offboarding-guard.ts';
 import type { GuardSettings } from './offboarding-settings.ts';
 import { findUser, isManagedFor, loginProfileOf, tagStatus, tagValue, TAG, type Ownership } from './managed-user.ts';
@@ -91,13 +91,12 @@ function groupsToLeave(user: User, current: string[], allowedGroups: readonly st
 /** What offboarding `user` would remove, from reads only. */
 export async function planRemoval(iam: IAMClient, user: User, allowedGroups: readonly string[]): Promise<RemovalPlan> {
   const UserName = user.UserName ?? '';
-  const [profile, keyPages, groupPages, mfaPages] = await Promise.all([
+  const [profile, keyPages, current, mfaPages] = await Promise.all([
     loginProfileOf(iam, UserName),
     collect(paginateListAccessKeys({ client: iam }, { UserName })),
-    collect(paginateListGroupsForUser({ client: iam }, { UserName })),
+    groupNamesOf(iam, UserName),
     collect(paginateListMFADevices({ client: iam }, { UserName })),
   ]);
-  const current = groupPages.flatMap((p) => p.Groups ?? []).map((g) => g.GroupName ?? '');
   return {
     loginProfile: profile !== undefined,
     accessKeys: keyPages.flatMap((p) => p.AccessKeyMetadata ?? []).filter((k) => k.Status === 'Active').map((k) => k.AccessKeyId ?? ''),
