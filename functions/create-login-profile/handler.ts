@@ -23,6 +23,6 @@ export const handler = lambdaHandler(async (event: { userName: string; execution
   logger.info('login profile', { userName: event.userName, status: result.status });
   if (result.status === 'ALREADY_PROVISIONED') count('AlreadyProvisioned');
   if (result.status === 'IN_PROGRESS_ELSEWHERE') count('InProgressElsewhere');
-  if (result.status === 'SUPERSEDED') count('Superseded');
+  if (result.status === 'SUPERSEDED' || result.status === 'WITHDRAWN') count('Superseded');
   return result;
 });

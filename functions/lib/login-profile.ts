@@ -24,7 +24,9 @@ export type LoginProfileResult =
   | { status: 'ALREADY_PROVISIONED' }
   | { status: 'IN_PROGRESS_ELSEWHERE' }
   /** The hire waited for a start date that HR changed meanwhile: another execution onboards it. */
-  | { status: 'SUPERSEDED' };
+  | { status: 'SUPERSEDED' }
+  /** The hire left before the start date (the leaver flow offboarded the waiting user): no password. */
+  | { status: 'WITHDRAWN' };
 
 export interface LoginProfileRequest {
   userName: string;
@@ -77,12 +79,14 @@ async function newSealedPassword(
 }
 
 /**
- * After the wait for a start date: true if this execution still holds the claim (HR did not move
- * the date meanwhile), and then the user is tagged in progress again, from now.
+ * After the wait for a start date: `resume` if this execution still holds the claim (HR did not
+ * move the date meanwhile) and the user still waits (the leaver flow did not offboard it), and
+ * then the user is tagged in progress again, from now.
  */
-async function resumeAfterWait(iam: IAMClient, request: LoginProfileRequest, now: Date): Promise<boolean> {
+async function resumeAfterWait(iam: IAMClient, request: LoginProfileRequest, now: Date): Promise<'resume' | 'SUPERSEDED' | 'WITHDRAWN'> {
   const user = await findUser(iam, request.userName);
-  if (!user || tagValue(user.Tags, TAG.createdBy) !== toTagValue(request.executionId)) return false;
+  if (!user || tagValue(user.Tags, TAG.createdBy) !== toTagValue(request.executionId)) return 'SUPERSEDED';
+  if (tagValue(user.Tags, TAG.status) !== 'waiting') return 'WITHDRAWN';
   await iam.send(
     new TagUserCommand({
       UserName: request.userName,
@@ -92,7 +96,7 @@ async function resumeAfterWait(iam: IAMClient, request: LoginProfileRequest, now
       ],
     }),
   );
-  return true;
+  return 'resume';
 }
 
 /**
@@ -115,7 +119,8 @@ export async function createLoginProfile(
   if (request.busyElsewhere) return { status: 'IN_PROGRESS_ELSEWHERE' };
   let rules = request.passwordRules;
   if (request.waitedUntil) {
-    if (!(await resumeAfterWait(clients.iam, request, now))) return { status: 'SUPERSEDED' };
+    const resumed = await resumeAfterWait(clients.iam, request, now);
+    if (resumed !== 'resume') return { status: resumed };
     // Weeks may have passed since the CreateUser step read the account policy.
     rules = await cachedPasswordRules(clients.iam);
   }

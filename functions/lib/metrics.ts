@@ -19,8 +19,8 @@ export const WORKFLOW_METRICS = {
   AlreadyProvisioned: 'a repeated onboarding found the hire already provisioned and changed nothing',
   /** A duplicate delivery stood back while the execution that created the user is still running. */
   InProgressElsewhere: 'a duplicate onboarding stood back: the execution that created the user was still running',
-  /** An onboarding woke from waiting for a start date that HR had moved meanwhile, and stood back. */
-  Superseded: 'an onboarding that waited for a start date stood back: HR moved the date and a newer execution onboards the hire',
+  /** An onboarding woke from waiting for a start date that HR had moved meanwhile (or the hire had left), and stood back. */
+  Superseded: 'an onboarding that waited for a start date stood back: HR moved the date (a newer execution onboards the hire) or the hire left',
   /** An execution failed and ops were emailed; dimension `ErrorName`. */
   Failed: 'an execution failed and ops were emailed (dimension ErrorName)',
   /** The reprovision state machine gave a user a new temporary password. */

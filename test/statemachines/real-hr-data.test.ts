@@ -120,6 +120,22 @@ describe('a hire with a start date ahead', () => {
     expect(mail!.at).toBeLessThan(release + HOUR);
   });
 
+  it('sets no password when the hire left while waiting (the leaver flow offboarded the user)', async () => {
+    const { aws, run } = await onboardingWorld();
+
+    const result = await inVirtualTime(8, async () => {
+      const waiting = run({ ...hire, startDate: '2026-01-19' }, 'first');
+      await sleep(3 * 24 * HOUR);
+      // What the leaver flow leaves on the user (it has no login profile and no groups to take).
+      aws.user('dscully')!.tags.set('onboarding:status', 'offboarded');
+      return waiting;
+    });
+
+    expect(output(result)).toMatchObject({ status: 'WITHDRAWN', userName: 'dscully' });
+    expect(aws.user('dscully')?.loginProfile).toBeUndefined();
+    expect(mailTo(aws, hire.email)).toEqual([]);
+  });
+
   it('proceeds at once when the start date is today, and refuses one more than 364 days ahead before any write', async () => {
     const { aws, run } = await onboardingWorld();
 

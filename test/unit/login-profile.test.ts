@@ -202,8 +202,10 @@ describe('redact', () => {
 
 describe('createLoginProfile after waiting for a start date', () => {
   const waited = { ...request, waitedUntil: '2025-03-01T08:00:00.000Z' };
-  const holding = (executionId: string) =>
-    aws.iam.on(GetUserCommand).resolves({ User: managedUser({ tags: [{ Key: 'onboarding:created-by', Value: executionId }] }) });
+  const holding = (executionId: string, status = 'waiting') =>
+    aws.iam.on(GetUserCommand).resolves({
+      User: managedUser({ tags: [{ Key: 'onboarding:created-by', Value: executionId }, { Key: 'onboarding:status', Value: status }] }),
+    });
 
   it('checks the claim is still its own, tags the user in progress from now, and reads the password policy again', async () => {
     holding(request.executionId);
@@ -228,6 +230,16 @@ describe('createLoginProfile after waiting for a start date', () => {
     const result = await createLoginProfile(clients(), waited, settings, now);
 
     expect(result).toEqual({ status: 'SUPERSEDED' });
+    expect(iamWrites(aws.iam)).toEqual([]);
+    expect(aws.kms).not.toHaveReceivedCommand(EncryptCommand);
+  });
+
+  it('stands back (WITHDRAWN) without a password when the hire left before the start date (offboarded while waiting)', async () => {
+    holding(request.executionId, 'offboarded');
+
+    const result = await createLoginProfile(clients(), waited, settings, now);
+
+    expect(result).toEqual({ status: 'WITHDRAWN' });
     expect(iamWrites(aws.iam)).toEqual([]);
     expect(aws.kms).not.toHaveReceivedCommand(EncryptCommand);
   });
