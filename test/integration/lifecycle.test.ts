@@ -4,26 +4,11 @@
  * AWS CLI after each step, printed. The steps are a list: each puts one event and says what the
  * user must look like after it.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../local/stack.ts';
-import { awsCli } from '../support/aws-cli.ts';
-import { captureOutput } from '../support/capture.ts';
+import { describe, expect, it } from 'vitest';
+import { useAwsCliStack } from '../support/aws-cli.ts';
 
-let stack: LocalStack;
-let output: ReturnType<typeof captureOutput>;
-
-beforeAll(async () => {
-  output = captureOutput();
-  stack = await startLocalStack({ quiet: true, retryIntervalMs: 10 });
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.stop();
-  output?.restore();
-});
-
-/** One AWS CLI call against the local stack; its JSON answer. */
-const aws = awsCli(() => stack);
+const local = useAwsCliStack();
+const { aws } = local;
 
 /** What the user is, as the AWS CLI shows it: the tags that tell its story, its groups, its credentials. */
 interface UserState {
@@ -146,7 +131,7 @@ const STEPS: Step[] = [
 ];
 
 async function lastExecutionOutput(machineKey: string): Promise<{ status?: string; output?: { status?: string } }> {
-  const machine = stack.stateMachines.find((m) => m.key === machineKey);
+  const machine = local.stack.stateMachines.find((m) => m.key === machineKey);
   if (!machine) throw new Error(`the local stack runs no ${machineKey} state machine`);
   const { executions = [] } = (await aws('stepfunctions', 'list-executions', '--state-machine-arn', machine.arn)) as {
     executions?: Array<{ executionArn: string; startDate: string }>;
@@ -161,14 +146,14 @@ const MACHINE_OF: Record<string, string> = { 'Employee Hired': 'onboarding', 'Em
 
 describe('one employee\'s lifecycle, with the AWS CLI', () => {
   it('hires, moves, terminates and rehires: each step changes only what it should, and a duplicate nothing', async () => {
-    const bus = stack.stateMachines.find((m) => m.key === 'onboarding')?.routes[0]?.eventBusName ?? '';
+    const bus = local.stack.stateMachines.find((m) => m.key === 'onboarding')?.routes[0]?.eventBusName ?? '';
     const story: string[] = [];
     for (const step of STEPS) {
       await step.before?.();
       const entry = { EventBusName: bus, Source: 'hr.system', DetailType: step.detailType, Detail: JSON.stringify(step.detail) };
       const put = await aws('events', 'put-events', '--entries', JSON.stringify([entry]));
       expect(put.FailedEntryCount, step.name).toBe(0);
-      await stack.waitForIdle(60_000);
+      await local.stack.waitForIdle(60_000);
 
       const execution = await lastExecutionOutput(MACHINE_OF[step.detailType] ?? '');
       expect(execution.status, step.name).toBe('SUCCEEDED');
@@ -177,7 +162,7 @@ describe('one employee\'s lifecycle, with the AWS CLI', () => {
       story.push(printed(step.name, state));
       step.expect(state);
     }
-    output.restore();
+    local.showOutput();
     console.log(story.join('\n'));
   }, 120_000);
 });

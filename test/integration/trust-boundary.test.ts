@@ -5,26 +5,11 @@
  * no credentials mailed, ops told. (The bus policy that keeps other principals off the bus is
  * not enforced by the emulator; test/package/trust-boundary.test.ts evaluates it.)
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../local/stack.ts';
-import { awsCli } from '../support/aws-cli.ts';
-import { captureOutput } from '../support/capture.ts';
+import { describe, expect, it } from 'vitest';
+import { useAwsCliStack } from '../support/aws-cli.ts';
 
-let stack: LocalStack;
-let output: ReturnType<typeof captureOutput>;
-
-beforeAll(async () => {
-  output = captureOutput();
-  stack = await startLocalStack({ quiet: true, retryIntervalMs: 10 });
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.stop();
-  output?.restore();
-});
-
-/** One AWS CLI call against the local stack; its JSON answer. */
-const aws = awsCli(() => stack);
+const local = useAwsCliStack();
+const { aws } = local;
 
 const hire = (employeeId: string, changes: Record<string, unknown>) => ({
   employeeId,
@@ -36,7 +21,7 @@ const hire = (employeeId: string, changes: Record<string, unknown>) => ({
 
 describe('attacks through the HR bus, with the AWS CLI', () => {
   it('refuses each one: nothing granted, nothing mailed outside, ops told', async () => {
-    const bus = stack.stateMachines.find((m) => m.key === 'onboarding')?.routes[0]?.eventBusName ?? '';
+    const bus = local.stack.stateMachines.find((m) => m.key === 'onboarding')?.routes[0]?.eventBusName ?? '';
     expect(bus).toBe('iam-onboarding-local-hr');
 
     // A privileged group that exists in the account.
@@ -52,10 +37,10 @@ describe('attacks through the HR bus, with the AWS CLI', () => {
     };
     const put = await aws('events', 'put-events', '--entries', JSON.stringify(Object.values(attacks)));
     expect(put.FailedEntryCount).toBe(0);
-    await stack.waitForIdle(60_000);
+    await local.stack.waitForIdle(60_000);
 
     // What Step Functions shows: three refusals with their named errors; the spoofed source started nothing.
-    const { executions = [] } = (await aws('stepfunctions', 'list-executions', '--state-machine-arn', stack.stateMachines[0]!.arn)) as {
+    const { executions = [] } = (await aws('stepfunctions', 'list-executions', '--state-machine-arn', local.stack.stateMachines[0]!.arn)) as {
       executions?: Array<{ executionArn: string }>;
     };
     const outcomes = await Promise.all(
@@ -71,16 +56,16 @@ describe('attacks through the HR bus, with the AWS CLI', () => {
     expect(users.Users ?? []).toEqual([]);
     const admins = (await aws('iam', 'get-group', '--group-name', 'Admins')) as { Users?: unknown[] };
     expect(admins.Users ?? []).toEqual([]);
-    expect(stack.requests({ service: 'iam' }).filter((r) => !/^(Get|List)/.test(r.operation) && r.operation !== 'CreateGroup' && r.operation !== 'AttachGroupPolicy')).toEqual([]);
+    expect(local.stack.requests({ service: 'iam' }).filter((r) => !/^(Get|List)/.test(r.operation) && r.operation !== 'CreateGroup' && r.operation !== 'AttachGroupPolicy')).toEqual([]);
 
     // What SES sent: one ops email per refusal, nothing else, no password anywhere.
-    const mail = await stack.mail();
-    expect(mail.map((m) => m.to).flat()).toEqual(Array(3).fill(stack.functionEnv.OPS_EMAIL));
+    const mail = await local.stack.mail();
+    expect(mail.map((m) => m.to).flat()).toEqual(Array(3).fill(local.stack.functionEnv.OPS_EMAIL));
     expect(mail.map((m) => m.subject).sort()).toEqual([
       expect.stringContaining('EmailDomainNotAllowed'),
       expect.stringContaining('GroupNotAllowed'),
       expect.stringContaining('InvalidHrEvent'),
     ]);
-    expect(stack.passwordsSent()).toEqual([]);
+    expect(local.stack.passwordsSent()).toEqual([]);
   }, 120_000);
 });
